@@ -1,0 +1,45 @@
+"""fa_core: feedback alignment for low-rank matrix factorization.
+
+The executable companion to Garg & Vempala, "How and When Random Feedback
+Works: A Case Study of Low-Rank Matrix Factorization" (AISTATS 2022).
+
+    >>> import fa_core as fa
+    >>> Y = fa.make_target(fa.low_rank_spectrum(4), n=30, m=20, rng=0)
+    >>> run = fa.train(Y, r=4, rule="fa", steps=3000, eta=0.1, seeds=8)
+    >>> bool(run.rel_error[:, -1].max() < 1e-10)
+    True
+
+Modules: targets (problems), rules (update rules), engine (training loop),
+operators/reduced (dense and exact reduced coordinates), metrics, theory
+(closed forms). Plotting lives in ``fa_core.plotting`` and is not imported
+here, so importing fa_core never pulls in matplotlib.
+"""
+from .engine import DivergenceError, Run, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
+from .rules import RULES, Rule, fa_invariant, balance, get_rule
+from .targets import (
+    Target,
+    bump_spectrum,
+    head_tail_spectrum,
+    low_rank_spectrum,
+    make_target,
+    power_spectrum,
+)
+from .theory import (
+    fa_limit,
+    fa_limit_error,
+    optimal_error,
+    orthonormal_basis,
+    principal_angles,
+    sketch_error,
+    subspace_overlap,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergenceError", "Run", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
+    "RULES", "Rule", "fa_invariant", "balance", "get_rule",
+    "Target", "bump_spectrum", "head_tail_spectrum", "low_rank_spectrum", "make_target", "power_spectrum",
+    "fa_limit", "fa_limit_error", "optimal_error", "orthonormal_basis", "principal_angles", "sketch_error",
+    "subspace_overlap",
+]

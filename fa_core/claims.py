@@ -1,0 +1,126 @@
+"""Checked claims: each notebook ends by testing its claims on the numbers it
+just computed, writing them to a results JSON, and failing loudly.
+
+Not an algorithm module: this one does file I/O.
+"""
+from __future__ import annotations
+
+import json
+import math
+import operator
+import platform
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+class ClaimFailed(AssertionError):
+    """One or more claims did not hold on this run."""
+
+
+@dataclass
+class Claim:
+    claim: str
+    value: float
+    op: str
+    threshold: float
+    holds: bool
+    note: str = ""
+
+
+def _plain(x):
+    """JSON-safe plain Python values (NumPy scalars and arrays included)."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+class Claims:
+    """Collect claims as ``value <op> threshold`` and record whether each holds.
+
+    Parameters
+    ----------
+    notebook : str
+        Name of the notebook (used for the results file name).
+    params : dict
+        The notebook's parameters, stored beside the claims.
+    """
+
+    def __init__(self, notebook: str, params: dict):
+        self.notebook = notebook
+        self.params = dict(params)
+        self.items: list[Claim] = []
+        self.measured: dict = {}
+
+    def check(self, claim: str, value: float, op: str, threshold: float, note: str = "") -> bool:
+        """Record ``value op threshold``; a non-finite value never holds."""
+        if op not in _OPS:
+            raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}")
+        value = float(value)
+        holds = bool(math.isfinite(value) and _OPS[op](value, float(threshold)))
+        self.items.append(Claim(claim, value, op, float(threshold), holds, note))
+        return holds
+
+    def record(self, **values) -> None:
+        """Store measured numbers that are reported but not thresholded."""
+        self.measured.update(values)
+
+    def table(self) -> str:
+        """A plain-text table of the claims, for the notebook's output."""
+        rows = [f"{'✓' if c.holds else '✗'}  {c.claim}: {c.value:.4g} {c.op} {c.threshold:.4g}" for c in self.items]
+        return "\n".join(rows)
+
+    def write(self, path: str | Path) -> Path:
+        """Write the results JSON atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "notebook": self.notebook,
+            "all_hold": all(c.holds for c in self.items),
+            "claims": [asdict(c) for c in self.items],
+            "measured": self.measured,
+            "params": self.params,
+            "environment": environment(),
+        }
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(json.dumps(_plain(doc), indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+        return path
+
+    def assert_all(self) -> None:
+        """Raise :class:`ClaimFailed` listing every claim that did not hold."""
+        failed = [c for c in self.items if not c.holds]
+        if failed:
+            lines = "\n".join(f"  ✗ {c.claim}: {c.value:.4g} is not {c.op} {c.threshold:.4g}" for c in failed)
+            raise ClaimFailed(f"{len(failed)} claim(s) of {self.notebook!r} failed:\n{lines}")
+
+
+def environment() -> dict:
+    """Package versions and the git commit, for the results' provenance."""
+    import matplotlib
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {"python": platform.python_version(), "numpy": np.__version__, "matplotlib": matplotlib.__version__,
+            "git_commit": commit}
+
+
+def output_paths(build_dir: str | Path, notebook: str) -> tuple[Path, Path]:
+    """``(figure_dir, results_json)`` for a notebook under a build folder."""
+    build = Path(build_dir)
+    fig_dir = build / "figures" / notebook
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    return fig_dir, build / "results" / f"{notebook}.json"

@@ -1,0 +1,81 @@
+"""Plotting helpers: one readable style and byte-stable figure files.
+
+This is the only fa_core module that imports matplotlib.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+RULE_COLORS = {"gd": "#1b6ca8", "fa": "#d1495b", "fa_star": "#edae49", "opt": "#444444"}
+RULE_LABELS = {"gd": "GD", "fa": "FA", "fa_star": "FA* (ours)"}
+
+
+def use_style() -> None:
+    """A clean, print-friendly theme with large enough fonts and fixed metadata."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
+    mpl.rcParams.update({
+        "figure.dpi": 110,
+        "savefig.dpi": 150,
+        "savefig.bbox": "tight",
+        "axes.titlesize": 12,
+        "axes.titleweight": "bold",
+        "legend.frameon": False,
+        "svg.hashsalt": "fa-companion",
+        "pdf.compression": 6,
+    })
+
+
+def save(fig, stem: str | Path) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` with no timestamps or version stamps.
+
+    Files are written to a temporary name and renamed, so an interrupted run
+    never leaves a truncated figure.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})):
+        path = stem.with_suffix(f".{ext}")
+        tmp = path.with_name(path.name + ".part")
+        fig.savefig(tmp, format=ext, metadata=meta)
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def quantile_band(ax, x, Y, color: str, label: str | None = None, q=(0.25, 0.75), log: bool = True, **kw):
+    """Median over seeds (axis 0 of Y) with a shaded inter-quantile band.
+
+    With ``log=True`` the quantiles are taken of log10(Y), so a band of
+    errors spanning decades is drawn symmetrically.
+    """
+    Y = np.asarray(Y, dtype=float)
+    T = np.log10(np.maximum(Y, np.finfo(float).tiny)) if log else Y
+    lo, med, hi = np.quantile(T, [q[0], 0.5, q[1]], axis=0)
+    if log:
+        lo, med, hi = 10**lo, 10**med, 10**hi
+    ax.plot(x, med, color=color, label=label, **kw)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+    return med
+
+
+def rule_style(rule: str) -> dict:
+    """Colour and legend label of a rule."""
+    return {"color": RULE_COLORS.get(rule, "k"), "label": RULE_LABELS.get(rule, rule)}
+
+
+def annotate_floor(ax, y: float, text: str) -> None:
+    """A thin horizontal reference line with a label at its right end."""
+    ax.axhline(y, color="0.4", lw=0.8, ls=":")
+    ax.annotate(text, xy=(1, y), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
+
+
+def close(fig) -> None:
+    """Close a figure after it has been shown and saved."""
+    plt.close(fig)

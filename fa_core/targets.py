@@ -1,0 +1,159 @@
+"""Targets: the matrices Y = U diag(s) Vᵀ that the factorization learns.
+
+A :class:`Target` keeps the factors, so the reduced engine never needs the
+dense ``Y``; ``Target.Y`` is formed only when someone asks for it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ._checks import as_finite_array, positive_float, positive_int
+
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
+
+def as_generator(rng: Seed) -> np.random.Generator:
+    """Turn an int, ``SeedSequence`` or ``Generator`` into a ``Generator``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        raise ValueError("rng must be an int seed, a SeedSequence or a np.random.Generator; got None")
+    return np.random.default_rng(rng)
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """A rank-k target ``Y = U diag(s) Vᵀ``.
+
+    Parameters
+    ----------
+    U : ndarray, shape (n, k)
+        Orthonormal left singular vectors.
+    s : ndarray, shape (k,)
+        Positive singular values, descending.
+    V : ndarray, shape (m, k)
+        Orthonormal right singular vectors.
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.U.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.V.shape[0]
+
+    @property
+    def k(self) -> int:
+        """rank(Y)."""
+        return self.s.shape[0]
+
+    @cached_property
+    def Y(self) -> np.ndarray:
+        """The dense target, shape (n, m), formed on first use."""
+        return (self.U * self.s) @ self.V.T
+
+    @property
+    def sq_norm(self) -> float:
+        """‖Y‖²_F = Σ s_i²."""
+        return float(np.sum(self.s**2))
+
+    @classmethod
+    def from_matrix(cls, Y, rtol: float | None = None) -> "Target":
+        """Factor a dense ``Y`` by its thin SVD, dropping zero singular values.
+
+        ``rtol`` defaults to ``max(n, m) * eps``, relative to the largest
+        singular value (NumPy's ``matrix_rank`` convention).
+        """
+        Y = as_finite_array(Y, "Y", ndim=(2,))
+        if min(Y.shape) == 0:
+            raise ValueError(f"Y must be non-empty; got shape {Y.shape}")
+        U, s, Vt = np.linalg.svd(Y, full_matrices=False)
+        tol = (max(Y.shape) * np.finfo(float).eps if rtol is None else rtol) * (s[0] if s.size else 0)
+        k = int(np.sum(s > tol))
+        if k == 0:
+            raise ValueError("Y must be nonzero: every singular value is below the rank tolerance")
+        target = cls(U[:, :k], s[:k], Vt[:k].T)
+        target.__dict__["Y"] = Y  # keep the caller's exact matrix as the dense form
+        return target
+
+
+def haar_orthonormal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """An n×k matrix with orthonormal columns, Haar-distributed (QR with sign fix)."""
+    Q, R = np.linalg.qr(rng.standard_normal((n, k)))
+    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+
+
+def make_target(svals, n: int, m: int, rng: Seed, *, normalize: bool = True) -> Target:
+    """Draw ``Y = U diag(s) Vᵀ`` with Haar-random orthonormal U (n×k) and V (m×k).
+
+    Parameters
+    ----------
+    svals : array_like, shape (k,)
+        Positive singular values (any order; they are sorted descending).
+    n, m : int
+        Shape of Y; ``k <= min(n, m)``.
+    rng : int, SeedSequence or Generator
+        Source of randomness for U and V.
+    normalize : bool, default True
+        Scale so that ‖Y‖₂ = s_max = 1.
+
+    Returns
+    -------
+    Target
+    """
+    s = as_finite_array(svals, "svals", ndim=(1,))
+    n = positive_int(n, "n")
+    m = positive_int(m, "m")
+    if s.size == 0 or np.any(s <= 0):
+        raise ValueError("svals must be a non-empty list of positive singular values")
+    positive_int(s.size, "len(svals) (the rank k)", high=min(n, m))
+    s = np.sort(s)[::-1]
+    if normalize:
+        s = s / s[0]
+    g = as_generator(rng)
+    U = haar_orthonormal(g, n, s.size)
+    V = haar_orthonormal(g, m, s.size)
+    return Target(U, s, V)
+
+
+# -- spectra for the claims -------------------------------------------------
+
+def low_rank_spectrum(k: int, kappa: float = 1.0) -> np.ndarray:
+    """k singular values spaced geometrically from 1 down to 1/kappa (claims 1-2)."""
+    k = positive_int(k, "k")
+    kappa = positive_float(kappa, "kappa")
+    if kappa < 1:
+        raise ValueError(f"kappa (the condition number) must be >= 1; got {kappa}")
+    return np.geomspace(1.0, 1.0 / kappa, k)
+
+
+def head_tail_spectrum(head: int, tail: int, tail_level: float, head_level: float = 1.0) -> np.ndarray:
+    """``head`` values at ``head_level`` then ``tail`` values at ``tail_level`` (claim 3)."""
+    head = positive_int(head, "head")
+    tail = positive_int(tail, "tail", low=0)
+    tail_level = positive_float(tail_level, "tail_level")
+    head_level = positive_float(head_level, "head_level")
+    return np.concatenate([np.full(head, head_level), np.full(tail, tail_level)])
+
+
+def bump_spectrum(k: int, r: int, delta: float) -> np.ndarray:
+    """A nearly flat spectrum: r values at 1 + delta, then k - r values at 1 (claim 4)."""
+    k = positive_int(k, "k")
+    r = positive_int(r, "r", high=k)
+    delta = positive_float(delta, "delta", allow_zero=True)
+    return np.concatenate([np.full(r, 1.0 + delta), np.ones(k - r)])
+
+
+def power_spectrum(k: int, p: float = 1.0) -> np.ndarray:
+    """Power-law decay s_i = i^(-p), i = 1..k."""
+    k = positive_int(k, "k")
+    p = positive_float(p, "p", allow_zero=True)
+    return np.arange(1, k + 1, dtype=float) ** -p

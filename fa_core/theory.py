@@ -1,0 +1,140 @@
+"""Closed forms: the optimum, FA's limit, and subspace geometry.
+
+Background: paper-notes D4 (FA's limit) and Eckart-Young (the optimum).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_finite_array, check_shape, positive_int
+from .targets import Target
+
+
+def as_target(target_or_Y) -> Target:
+    """Accept a :class:`Target` or a dense 2-D array."""
+    if isinstance(target_or_Y, Target):
+        return target_or_Y
+    return Target.from_matrix(target_or_Y)
+
+
+def optimal_error(target_or_Y, r: int) -> float:
+    """Eckart-Young: min over rank-r ZW of ‖Y - ZW‖²_F = Σ_{i>r} σ_i².
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    r : int
+        Inner dimension, 1 <= r <= min(n, m).
+    """
+    t = as_target(target_or_Y)
+    positive_int(r, "r", high=min(t.n, t.m))
+    return float(np.sum(t.s[r:] ** 2))
+
+
+def _feedback_coords(t: Target, B) -> np.ndarray:
+    """D = B V, the feedback's coordinates in Y's row space, shape (..., r, k)."""
+    B = as_finite_array(B, "B", ndim=(2, 3))
+    check_shape(B, "B", (B.shape[-2], t.m))
+    return B @ t.V
+
+
+def _sketch_basis(s: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (in U-coordinates) of col(S Dᵀ) = Uᵀ col(Y Bᵀ)."""
+    Q, _ = np.linalg.qr(s[:, None] * D.swapaxes(-1, -2))
+    return Q
+
+
+def fa_limit(target_or_Y, B) -> np.ndarray:
+    """FA's limit P Y, with P the orthogonal projector onto col(Y Bᵀ) (paper-notes D4).
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    B : ndarray, shape (r, m) or (N, r, m)
+
+    Returns
+    -------
+    ndarray, shape (n, m) or (N, n, m)
+
+    Notes
+    -----
+    Assumes rank(Y Bᵀ) = min(r, k), which holds almost surely for random B.
+    """
+    t = as_target(target_or_Y)
+    Q = _sketch_basis(t.s, _feedback_coords(t, B))
+    UQ = t.U @ Q
+    return UQ @ ((Q.swapaxes(-1, -2) * t.s) @ t.V.T)
+
+
+def fa_limit_error(target_or_Y, B) -> np.ndarray | float:
+    """‖(I - P) Y‖²_F, the error at which FA from zero (or small) init stops.
+
+    Computed in Y's singular coordinates as ‖S - Q Qᵀ S‖²_F, a sum of squares.
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    B : ndarray, shape (r, m) or (N, r, m)
+
+    Returns
+    -------
+    float, or ndarray of shape (N,)
+    """
+    t = as_target(target_or_Y)
+    out = sketch_error(t.s, _feedback_coords(t, B))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def sketch_error(s: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """‖diag(s) - Q Qᵀ diag(s)‖²_F with Q = orth(diag(s) Dᵀ); D has shape (..., r, k).
+
+    This is :func:`fa_limit_error` in coordinates: by rotation invariance,
+    D = B V is itself Gaussian when B is, so many draws cost O(k² r) each and
+    never touch n or m.
+    """
+    Q = _sketch_basis(s, D)
+    R = np.diag(s) - Q @ (Q.swapaxes(-1, -2) * s)
+    return np.einsum("...ij,...ij->...", R, R)
+
+
+def orthonormal_basis(A: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of col(A) by thin QR (A assumed full column rank)."""
+    return np.linalg.qr(A)[0]
+
+
+def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Principal angles between col(A) and col(C), in radians, ascending.
+
+    Parameters
+    ----------
+    A : ndarray, shape (..., n, p)
+    C : ndarray, shape (..., n, q)
+
+    Returns
+    -------
+    ndarray, shape (..., min(p, q))
+
+    Notes
+    -----
+    Cosines come from the singular values of Q_Aᵀ Q_C and sines from those of
+    (I - Q_A Q_Aᵀ) Q_C (Knyazev & Argentati 2002): arcsin is used for angles
+    below 45° and arccos above, so small angles are accurate to ~1e-16
+    rather than ~1e-8.
+    """
+    A = as_finite_array(A, "A", ndim=(2, 3))
+    C = as_finite_array(C, "C", ndim=(2, 3))
+    if A.shape[-2] != C.shape[-2]:
+        raise ValueError(f"A and C must have the same number of rows; got {A.shape} and {C.shape}")
+    if A.shape[-1] < C.shape[-1]:
+        A, C = C, A
+    Qa, Qc = orthonormal_basis(A), orthonormal_basis(C)
+    cos = np.linalg.svd(Qa.swapaxes(-1, -2) @ Qc, compute_uv=False)  # descending
+    sin = np.linalg.svd(Qc - Qa @ (Qa.swapaxes(-1, -2) @ Qc), compute_uv=False)[..., ::-1]
+    small = np.arcsin(np.clip(sin, 0.0, 1.0))
+    large = np.arccos(np.clip(cos, -1.0, 1.0))
+    return np.where(cos**2 >= 0.5, small, large)
+
+
+def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Mean squared cosine of the principal angles: ‖Q_Aᵀ Q_C‖²_F / min(p, q)."""
+    return np.mean(np.cos(principal_angles(A, C)) ** 2, axis=-1)

@@ -1,0 +1,28 @@
+import os
+
+# Pin BLAS threads before NumPy loads: reproducible bits, as in the Makefile.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import fa_core as fa  # noqa: E402
+
+
+def rel(a, b):
+    """Largest relative difference, scaled by the larger array's max entry."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300))
+
+
+@pytest.fixture
+def small_problem():
+    """A rank-4 target, 20×15, with random Z, W, B for one seed."""
+    rng = np.random.default_rng(123)
+    t = fa.make_target(fa.low_rank_spectrum(4, kappa=3.0), n=20, m=15, rng=rng)
+    Z = 0.3 * rng.standard_normal((20, 5))
+    W = 0.3 * rng.standard_normal((5, 15))
+    B = rng.standard_normal((5, 15)) / np.sqrt(15)
+    return t, Z, W, B

@@ -1,0 +1,84 @@
+"""The two-command setup, environment.yml and CI stay in sync with each other."""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+
+def _requirements(extra: str, table: dict, seen=None) -> set[str]:
+    """Flatten an extra, following self-references like fa-companion[plot]."""
+    seen = seen or set()
+    out = set()
+    for req in table[extra]:
+        m = re.fullmatch(r"fa-companion\[(.+)\]", req)
+        if m:
+            for sub in m.group(1).split(","):
+                if sub not in seen:
+                    seen.add(sub)
+                    out |= _requirements(sub, table, seen)
+        else:
+            out.add(req)
+    return out
+
+
+def _normalise(req: str) -> str:
+    return req.replace(" ", "").lower()
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_side = {_normalise(r) for r in project["dependencies"]}
+    pip_side |= {_normalise(r) for r in _requirements("dev", project["optional-dependencies"])}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_side = {_normalise(d) for d in env["dependencies"] if isinstance(d, str)}
+    conda_side -= {"pip"}
+    conda_side = {d for d in conda_side if not d.startswith("python")}
+    assert conda_side == pip_side, f"only in environment.yml: {conda_side - pip_side}; only in pyproject: {pip_side - conda_side}"
+    pip_block = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+    assert pip_block == ["-e .[dev]"]
+    assert ".[dev]" in (ROOT / "Makefile").read_text()
+
+
+def test_python_floor_agrees():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert project["requires-python"] == ">=3.10"
+    assert "python>=3.10" in env["dependencies"]
+
+
+def _quickstart_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```(?:bash|sh)?\n(.*?)```", section, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_readme_quickstart_is_exactly_the_two_commands():
+    assert _quickstart_commands() == ["make", "make test"]
+
+
+def test_ci_runs_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_cmd = _quickstart_commands()[1]
+    assert re.search(rf"^\s*{re.escape(test_cmd)}\s*$", ci, re.M), ".ci/run must call README's test command"
+
+
+def test_lock_file_pins_the_declared_dependencies():
+    lock = (ROOT / "requirements" / "lock-py311.txt").read_text().lower()
+    for name in ("numpy", "matplotlib", "seaborn", "papermill", "jupytext", "ipykernel", "pytest", "hypothesis"):
+        assert re.search(rf"^{name}==", lock, re.M), name
+    assert "file://" not in lock
+
+
+def test_generated_outputs_are_ignored():
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert "/build/" in ignored and "/.venv/" in ignored

@@ -1,0 +1,91 @@
+"""Closed forms: Eckart-Young, FA's limit, principal angles, targets."""
+import numpy as np
+import pytest
+from conftest import rel
+
+import fa_core as fa
+
+
+def test_make_target_factors_and_normalisation():
+    t = fa.make_target([3.0, 1.0, 2.0], n=10, m=7, rng=0)
+    np.testing.assert_allclose(t.s, [1, 2 / 3, 1 / 3])
+    np.testing.assert_allclose(t.U.T @ t.U, np.eye(3), atol=1e-14)
+    np.testing.assert_allclose(t.V.T @ t.V, np.eye(3), atol=1e-14)
+    assert np.isclose(np.linalg.norm(t.Y, 2), 1.0)
+    np.testing.assert_allclose(np.linalg.svd(t.Y, compute_uv=False)[:3], t.s)
+    raw = fa.make_target([3.0, 1.0], n=5, m=5, rng=0, normalize=False)
+    assert np.isclose(np.linalg.norm(raw.Y, 2), 3.0)
+
+
+def test_make_target_is_deterministic_and_haar_like():
+    a = fa.make_target([1, 1], 6, 6, rng=np.random.default_rng(1))
+    b = fa.make_target([1, 1], 6, 6, rng=1)
+    assert np.array_equal(a.U, b.U)
+    # Haar: E[U_ij²] = 1/n; check the mean over many draws
+    U2 = np.mean([fa.make_target([1], 4, 4, rng=s).U[:, 0] ** 2 for s in range(4000)], axis=0)
+    np.testing.assert_allclose(U2, 0.25, atol=0.02)
+
+
+def test_target_from_matrix_recovers_rank():
+    rng = np.random.default_rng(2)
+    Y = rng.standard_normal((9, 3)) @ rng.standard_normal((3, 8))
+    t = fa.Target.from_matrix(Y)
+    assert t.k == 3 and rel(t.Y, Y) == 0 and rel((t.U * t.s) @ t.V.T, Y) < 1e-14
+
+
+def test_spectra_helpers():
+    assert np.allclose(fa.low_rank_spectrum(3, kappa=4), [1, 0.5, 0.25])
+    assert list(fa.head_tail_spectrum(2, 3, 0.1)) == [1, 1, 0.1, 0.1, 0.1]
+    assert list(fa.bump_spectrum(4, 1, 0.5)) == [1.5, 1, 1, 1]
+    assert np.allclose(fa.power_spectrum(3), [1, 0.5, 1 / 3])
+    with pytest.raises(ValueError, match="kappa"):
+        fa.low_rank_spectrum(3, kappa=0.5)
+
+
+def test_optimal_error_is_eckart_young():
+    t = fa.make_target([1, 0.5, 0.25, 0.1], 8, 6, rng=0)
+    assert np.isclose(fa.optimal_error(t, 2), 0.25**2 + 0.1**2)
+    assert fa.optimal_error(t, 4) == 0.0
+    U, s, Vt = np.linalg.svd(t.Y)
+    best = (U[:, :2] * s[:2]) @ Vt[:2]
+    assert np.isclose(np.sum((t.Y - best) ** 2), fa.optimal_error(t.Y, 2))
+    with pytest.raises(ValueError, match=r"r must be in \[1, 6\]"):
+        fa.optimal_error(t, 7)
+
+
+def test_fa_limit_is_projection_onto_sketch():
+    t = fa.make_target(fa.power_spectrum(6), 12, 10, rng=4)
+    B = np.random.default_rng(5).standard_normal((3, 10))
+    L = fa.fa_limit(t, B)
+    Q = np.linalg.qr(t.Y @ B.T)[0]
+    np.testing.assert_allclose(L, Q @ Q.T @ t.Y, atol=1e-14)
+    assert np.isclose(fa.fa_limit_error(t, B), np.sum((t.Y - L) ** 2))
+    assert fa.fa_limit_error(t, B) >= fa.optimal_error(t, 3)
+    # invariant under B -> R B for invertible R (paper-notes D4)
+    R = np.random.default_rng(6).standard_normal((3, 3))
+    assert np.isclose(fa.fa_limit_error(t, R @ B), fa.fa_limit_error(t, B))
+    # batched over draws, and zero when r >= k
+    Bs = np.random.default_rng(7).standard_normal((5, 3, 10))
+    np.testing.assert_allclose(fa.fa_limit_error(t, Bs), [fa.fa_limit_error(t, b) for b in Bs])
+    assert fa.fa_limit_error(t, np.random.default_rng(8).standard_normal((6, 10))) < 1e-28
+
+
+def test_principal_angles_known_cases():
+    e = np.eye(4)
+    np.testing.assert_allclose(fa.principal_angles(e[:, :2], e[:, :2]), [0, 0], atol=1e-15)
+    np.testing.assert_allclose(fa.principal_angles(e[:, :2], e[:, 2:]), [np.pi / 2] * 2)
+    th = 1e-9  # a tiny angle must be resolved, not rounded to 0 or 1e-8
+    a = np.array([[1.0], [0], [0], [0]])
+    c = np.array([[np.cos(th)], [np.sin(th)], [0], [0]])
+    assert abs(fa.principal_angles(a, c)[0] - th) < 1e-20
+    ang = fa.principal_angles(e[:, :2], np.array([[1.0, 0], [0, 1], [0, 1], [0, 0]]))
+    np.testing.assert_allclose(ang, [0, np.pi / 4])
+    np.testing.assert_allclose(fa.principal_angles(e[:, :3], np.array([[1.0, 0], [0, 1], [0, 1], [0, 0]])), [0, 0], atol=1e-15)
+    assert np.all(np.diff(ang) >= 0)
+    assert np.isclose(fa.subspace_overlap(e[:, :2], e[:, 1:3]), 0.5)
+
+
+def test_sketch_error_matches_fa_limit_error_in_coordinates():
+    t = fa.make_target(fa.power_spectrum(7), 9, 8, rng=1)
+    B = np.random.default_rng(2).standard_normal((4, 3, 8))
+    np.testing.assert_allclose(fa.sketch_error(t.s, B @ t.V), fa.fa_limit_error(t, B))
