@@ -15,6 +15,7 @@ operators/reduced (dense and exact reduced coordinates), metrics, theory
 here, so importing fa_core never pulls in matplotlib.
 """
 from .engine import DivergenceError, Run, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
+from .metrics import decay_rate, first_hit
 from .rules import RULES, Rule, fa_invariant, balance, get_rule
 from .targets import (
     Target,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DivergenceError", "Run", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
+    "decay_rate", "first_hit",
     "RULES", "Rule", "fa_invariant", "balance", "get_rule",
     "Target", "bump_spectrum", "head_tail_spectrum", "low_rank_spectrum", "make_target", "power_spectrum",
     "fa_limit", "fa_limit_error", "optimal_error", "orthonormal_basis", "principal_angles", "sketch_error",

@@ -46,6 +46,7 @@ RECORDERS = {
     "cos_WB": ("cos(W, B)", lambda c: cosine(c.W, c.B)),
     "lam_min_WBt": ("λ_min of sym(W Bᵀ)", lambda c: lam_min_sym(c.W @ c.B.mT)),
     "lam_min_ZtZ": ("λ_min(ZᵀZ)", lambda c: lam_min_sym(c.Z.mT @ c.Z)),
+    "lam_min_WWt": ("λ_min(W Wᵀ)", lambda c: lam_min_sym(c.W @ c.W.mT)),
     "invariant_drift": ("‖C_t - C_0‖_F of the rule's conserved quantity",
                         lambda c: frobenius(c.rule.invariant(c.Z, c.W, c.B) - c.C0)),
     "grad_angle": ("angle (degrees) between the rule's Z-update and the true gradient step E Wᵀ",
@@ -54,3 +55,36 @@ RECORDERS = {
     "Z_sq": ("‖Z‖²_F", lambda c: squared_norm(c.Z)),
     "W_sq": ("‖W‖²_F", lambda c: squared_norm(c.W)),
 }
+
+
+# -- trajectories -------------------------------------------------------------
+
+def first_hit(steps: np.ndarray, values: np.ndarray, threshold: float) -> np.ndarray:
+    """First recorded step at which ``values < threshold``, per seed; inf if never.
+
+    Parameters
+    ----------
+    steps : ndarray, shape (T,)
+    values : ndarray, shape (S, T)
+    """
+    below = values < threshold
+    hit = np.argmax(below, axis=-1)
+    return np.where(below.any(axis=-1), steps[hit], np.inf)
+
+
+def decay_rate(steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)) -> np.ndarray:
+    """Linear-convergence rate per step, -d ln(err)/d step, fitted per seed.
+
+    The fit uses the recorded points with ``band[0] < err < band[1]`` (past
+    the transient, above the rounding floor); if fewer than 3 points fall
+    in the band, the last quarter of the run is used. Returns shape (S,).
+    """
+    err = np.atleast_2d(err)
+    out = np.empty(err.shape[0])
+    for i, e in enumerate(err):
+        use = (e > band[0]) & (e < band[1])
+        if use.sum() < 3:
+            use = steps >= steps[-1] * 0.75
+        x, y = steps[use].astype(float), np.log(np.maximum(e[use], np.finfo(float).tiny))
+        out[i] = -np.polyfit(x, y, 1)[0]
+    return out

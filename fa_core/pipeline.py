@@ -73,7 +73,7 @@ def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> 
         listing = "\n".join(f"  {p['name']} = {p['default']}   # {p['help']}" for p in declared.values())
         raise ParameterError(f"{notebook}: unknown parameter(s) {unknown}. Valid parameters:\n{listing}")
     for name, value in params.items():
-        want = _TYPES.get(declared[name]["inferred_type_name"])
+        want = _declared_type(declared[name])
         if want is None:
             continue
         ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
@@ -81,6 +81,17 @@ def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> 
         if not ok:
             raise ParameterError(f"{notebook}: parameter {name!r} must be {want.__name__} "
                                  f"(default {declared[name]['default']}); got {value!r}")
+
+
+def _declared_type(param: dict) -> type | None:
+    """The annotated type, else the type of the literal default (None if unknown)."""
+    want = _TYPES.get(param["inferred_type_name"])
+    if want is None:
+        try:
+            want = type(ast.literal_eval(param["default"]))
+        except (ValueError, SyntaxError):
+            return None
+    return want if want in _TYPES.values() else None
 
 
 def strip_volatile(path: Path) -> None:

@@ -13,6 +13,7 @@ import seaborn as sns
 
 RULE_COLORS = {"gd": "#1b6ca8", "fa": "#d1495b", "fa_star": "#edae49", "opt": "#444444"}
 RULE_LABELS = {"gd": "GD", "fa": "FA", "fa_star": "FA* (ours)"}
+RULE_LINES = {"fa_star": (0, (4, 2))}  # FA* nearly coincides with FA: dashed, so both show
 
 
 def use_style() -> None:
@@ -65,8 +66,8 @@ def quantile_band(ax, x, Y, color: str, label: str | None = None, q=(0.25, 0.75)
 
 
 def rule_style(rule: str) -> dict:
-    """Colour and legend label of a rule."""
-    return {"color": RULE_COLORS.get(rule, "k"), "label": RULE_LABELS.get(rule, rule)}
+    """Colour, legend label and line style of a rule."""
+    return {"color": RULE_COLORS.get(rule, "k"), "label": RULE_LABELS.get(rule, rule), "ls": RULE_LINES.get(rule, "-")}
 
 
 def annotate_floor(ax, y: float, text: str) -> None:

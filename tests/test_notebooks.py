@@ -1,0 +1,73 @@
+"""Every notebook, executed through the real pipeline with quick=True."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fa_core import pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+IDS = [p.stem for p in SOURCES]
+
+
+def parameter_cell_names(source: Path) -> list[str]:
+    text = source.read_text()
+    cell = text.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
+    return re.findall(r"^(\w+)\s*=", cell, re.M)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_every_parameter_is_declared_with_help(source, tmp_path):
+    """papermill silently drops lines it cannot parse (e.g. '=' in a comment)."""
+    declared = pipeline.declared_parameters(pipeline.to_ipynb(source, tmp_path / "nb.ipynb"))
+    assert list(declared) == parameter_cell_names(source)
+    for p in declared.values():
+        assert p["help"].strip(), f"{p['name']} has no '# comment'"
+    assert {"quick", "seed", "build_dir"} <= set(declared)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_notebook_runs_quick_and_its_claims_hold(source, tmp_path):
+    out = tmp_path / "notebooks" / f"{source.stem}.ipynb"
+    out.parent.mkdir(parents=True)
+    pipeline.execute(source, out, {"quick": True}, tmp_path)
+    assert out.is_file()
+    results = json.loads((tmp_path / "results" / f"{source.stem}.json").read_text())
+    assert results["all_hold"] and results["claims"], results
+    assert results["params"]["quick"] is True
+    figures = sorted((tmp_path / "figures" / source.stem).iterdir())
+    pngs = [f for f in figures if f.suffix == ".png"]
+    assert pngs and len(figures) == 2 * len(pngs)
+    assert all(f.stat().st_size > 5000 for f in figures)
+    text = out.read_text()
+    assert '"start_time"' not in text and '"duration"' not in text  # stripped for byte-identical rebuilds
+    assert "image/png" in text  # figures are shown inline too
+
+
+def test_unknown_and_mistyped_parameters_are_rejected(tmp_path):
+    source = ROOT / "notebooks" / "convergence.py"
+    out = tmp_path / "x.ipynb"
+    with pytest.raises(pipeline.ParameterError, match=r"unknown parameter\(s\) \['etta'\]"):
+        pipeline.execute(source, out, {"etta": 0.1}, tmp_path)
+    with pytest.raises(pipeline.ParameterError, match="'quick' must be bool"):
+        pipeline.execute(source, out, pipeline.parse_assignments(["quick='false'"]), tmp_path)
+    assert not out.exists()
+
+
+def test_cli_values_are_yaml_typed():
+    got = pipeline.parse_assignments(["quick=false", "eta=0.05", "r_list=[1, 2]", "name=abc"])
+    assert got == {"quick": False, "eta": 0.05, "r_list": [1, 2], "name": "abc"}
+    with pytest.raises(pipeline.ParameterError, match="name=value"):
+        pipeline.parse_assignments(["eta"])
+
+
+def test_failed_notebook_leaves_no_output(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nraise RuntimeError("claim failed")\n')
+    out = tmp_path / "bad.ipynb"
+    with pytest.raises(Exception, match="claim failed"):
+        pipeline.execute(bad, out, {}, tmp_path)
+    assert not out.exists() and not list(tmp_path.glob(".bad*"))
