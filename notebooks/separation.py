@@ -47,14 +47,14 @@ eta = 0.1  # step size
 steps = 20000  # training steps
 n_seeds = 20  # seeds (draws of B) for the iterated runs
 ratio_spectra = [[5, 20, 0.1], [5, 20, 0.01], [1, 4, 0.01], [20, 80, 0.01]]  # [head, tail count, tail level]; r is the head
-decay_k = 50  # rank of the power-law spectrum s_i = 1/i
+decay_k = 50  # rank of the power-law spectrum (s_i is 1/i)
 decay_r_list = [2, 5, 10]  # units r for the power-law spectrum
 n_draws = 10000  # draws of B for each closed-form distribution
 n_iterated = 10  # of those spectra, iterated FA runs that confirm the closed form
 iterated_steps = 6000  # steps for the confirming runs
 oversample_k = 5  # the rank k' we want to capture in the oversampling study
-oversample_p = [0, 1, 2, 4, 8, 16]  # extra units p, so r = k' + p
-oversample_decay = 1.0  # spectrum of the oversampling study: s_i = i^(-decay), rank decay_k
+oversample_p = [0, 1, 2, 4, 8, 16]  # extra units p: FA gets k' + p units
+oversample_decay = 1.0  # power-law exponent of the oversampling spectrum (rank decay_k)
 seed = 0  # master seed
 quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
