@@ -88,12 +88,19 @@ class ReducedY:
 
 def _blockwise_sq_norm(residual, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Σ of squared residual entries per seed, a few seeds at a time."""
-    S = Z.shape[0]
-    per_seed = Z.shape[-2] * W.shape[-1]
-    chunk = max(1, _MAX_BLOCK // max(per_seed, 1))
+    return batched_sq_norm(residual, Z.shape[-2] * W.shape[-1], Z, W)
+
+
+def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:
+    """``‖residual(*chunk)‖²_F`` for each item of the leading axis, in bounded chunks.
+
+    ``residual`` maps slices of ``args`` (along axis 0) to stacked matrices of
+    ``per_item`` entries each; at most about ``_MAX_BLOCK`` entries exist at once.
+    """
+    S = args[0].shape[0]
+    chunk = max(1, _MAX_BLOCK // max(per_item, 1))
     out = np.empty(S)
     for a in range(0, S, chunk):
-        sl = slice(a, a + chunk)
-        E = residual(Z[sl], W[sl])
-        out[sl] = np.einsum("sij,sij->s", E, E)
+        R = residual(*(x[a:a + chunk] for x in args))
+        out[a:a + chunk] = np.einsum("sij,sij->s", R, R)
     return out

@@ -13,6 +13,17 @@ from typing import Callable
 import numpy as np
 
 
+def _step(X: np.ndarray, eta: float, update: np.ndarray) -> np.ndarray:
+    """X + eta * update, computed in place in ``update`` (a fresh array owned by the rule).
+
+    Same arithmetic as the expression, bit for bit, without two temporaries
+    the size of X; at large k the step is memory-bound, so this matters.
+    """
+    update *= eta
+    update += X
+    return update
+
+
 def gd_step(Y, Z, W, B, eta: float):
     """Gradient descent.
 
@@ -20,7 +31,7 @@ def gd_step(Y, Z, W, B, eta: float):
     -----
     Z ← Z + η E Wᵀ,  W ← W + η Zᵀ E,  both with E = Y - Z W at the old (Z, W).
     """
-    return Z + eta * Y.E_Ft(Z, W, W), W + eta * Y.Gt_E(Z, Z, W), B
+    return _step(Z, eta, Y.E_Ft(Z, W, W)), _step(W, eta, Y.Gt_E(Z, Z, W)), B
 
 
 def fa_step(Y, Z, W, B, eta: float):
@@ -30,7 +41,7 @@ def fa_step(Y, Z, W, B, eta: float):
     -----
     Z ← Z + η E Bᵀ,  W ← W + η Zᵀ E,  with E = Y - Z W at the old (Z, W).
     """
-    return Z + eta * Y.E_Ft(Z, W, B), W + eta * Y.Gt_E(Z, Z, W), B
+    return _step(Z, eta, Y.E_Ft(Z, W, B)), _step(W, eta, Y.Gt_E(Z, Z, W)), B
 
 
 def fa_star_step(Y, Z, W, B, eta: float):
@@ -46,8 +57,8 @@ def fa_star_step(Y, Z, W, B, eta: float):
     The paper's FA* is "a closely related variant of FA"; its exact form is
     not available to us, and this is our reconstruction.
     """
-    Z1 = Z + eta * Y.E_Ft(Z, W, B)
-    return Z1, W + eta * Y.Gt_E(0.5 * (Z + Z1), Z, W), B
+    Z1 = _step(Z, eta, Y.E_Ft(Z, W, B))
+    return Z1, _step(W, eta, Y.Gt_E(0.5 * (Z + Z1), Z, W)), B
 
 
 def balance(Z, W, B):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_finite_array, check_shape, positive_int
+from .operators import batched_sq_norm
 from .targets import Target
 
 
@@ -92,9 +93,15 @@ def sketch_error(s: np.ndarray, D: np.ndarray) -> np.ndarray:
     D = B V is itself Gaussian when B is, so many draws cost O(k² r) each and
     never touch n or m.
     """
-    Q = _sketch_basis(s, D)
-    R = np.diag(s) - Q @ (Q.swapaxes(-1, -2) * s)
-    return np.einsum("...ij,...ij->...", R, R)
+    lead = D.shape[:-2]
+    D = D.reshape(-1, *D.shape[-2:])
+    S = np.diag(s)
+
+    def residual(Dc):
+        Q = _sketch_basis(s, Dc)
+        return S - Q @ (Q.swapaxes(-1, -2) * s)
+
+    return batched_sq_norm(residual, s.size**2, D).reshape(lead)
 
 
 def orthonormal_basis(A: np.ndarray) -> np.ndarray:
