@@ -5,6 +5,9 @@ SHELL := /bin/bash
 .SUFFIXES:
 
 PYTHON ?= python3
+# Notebooks are independent and single-threaded: build them one per core.
+JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
+MAKEFLAGS += --jobs=$(JOBS) --output-sync=target
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed

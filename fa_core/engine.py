@@ -219,6 +219,7 @@ def train(
     record: Sequence[str] = ("error",),
     record_at=None,
     engine: str = "auto",
+    tol: float | None = None,
     progress: bool = False,
 ) -> Run:
     """Train Y ≈ Z W with one rule, for a batch of seeds at once.
@@ -258,6 +259,9 @@ def train(
         ``"reduced"`` runs the exact reduced dynamics (cost independent of n
         and m); ``"dense"`` is the reference n×m implementation. ``"auto"``
         picks reduced for orthogonally equivariant rules.
+    tol : float, optional
+        Stop early once every seed's relative error is below ``tol`` at a
+        recorded step; the Run then ends at that step (``run.steps[-1]``).
     progress : bool
         Show a tqdm bar (silenced by the ``TQDM_DISABLE`` environment variable).
 
@@ -284,6 +288,8 @@ def train(
     names = _check_record(record)
     at = _record_steps(record_at, steps)
     engine = _choose_engine(engine, rule_)
+    if tol is not None:
+        tol = positive_float(tol, "tol")
 
     Z, W, Bm = _starting_point(t, r, seeds_, init_scale, feedback_scale, B, Z0, W0)
     basis = None
@@ -310,14 +316,15 @@ def train(
                 for name in names[1:]:
                     out[name][:, j] = _metrics.RECORDERS[name][1](ctx)
                 j += 1
-                if j == at.size:
+                if j == at.size or (tol is not None and np.all(err < tol * t.sq_norm)):
                     break
             Z, W, Bm = rule_.step(Y, Z, W, Bm, eta)
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
-    return Run(rule_.name, eta, seeds_, at, out, t.sq_norm, engine, (Z, W, Bm), basis)
+    out = {name: values[:, :j] for name, values in out.items()}
+    return Run(rule_.name, eta, seeds_, at[:j], out, t.sq_norm, engine, (Z, W, Bm), basis)
 
 
 def _check_divergence(err: np.ndarray, limit: float, rule: str, eta: float, step: int, t: Target) -> None:

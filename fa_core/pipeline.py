@@ -39,6 +39,8 @@ def to_ipynb(source: Path, dest: Path) -> Path:
     import jupytext
 
     nb = jupytext.read(source)
+    for i, cell in enumerate(nb.cells):  # nbformat draws random ids; fixed ones keep rebuilds byte-identical
+        cell["id"] = f"cell-{i:03d}"
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.get("jupytext", {}).pop("text_representation", None)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -102,9 +104,11 @@ def strip_volatile(path: Path) -> None:
     meta = nb.metadata.get("papermill", {})
     for key in _VOLATILE_NB:
         meta.pop(key, None)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         for key in _VOLATILE_CELL:
             cell.metadata.pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill gives it a random id
     nbformat.write(nb, path)
 
 

@@ -84,6 +84,18 @@ def test_streams_are_independent_and_stable():
     assert not np.array_equal(fa.streams(4)["init"].standard_normal(3), fa.streams(4)["feedback"].standard_normal(3))
 
 
+def test_tol_stops_early_and_says_where(rank4):
+    full = fa.train(rank4, 4, "gd", steps=5000, eta=0.1, seeds=3)
+    early = fa.train(rank4, 4, "gd", steps=5000, eta=0.1, seeds=3, tol=1e-12)
+    stop = early.steps[-1]
+    assert stop < 5000 and early.rel_error[:, -1].max() < 1e-12
+    assert early.rel_error[:, -2].max() >= 1e-12  # it did not stop late
+    n = early.steps.size
+    assert np.array_equal(early.steps, full.steps[:n]) and np.array_equal(early.error, full.error[:, :n])
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        fa.train(rank4, 4, "gd", steps=10, eta=0.1, tol=0.0)
+
+
 def test_recorded_steps_default_to_log_spacing():
     steps = fa.log_steps(10000)
     assert steps[0] == 0 and steps[-1] == 10000 and np.all(np.diff(steps) > 0)

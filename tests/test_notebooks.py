@@ -71,3 +71,20 @@ def test_failed_notebook_leaves_no_output(tmp_path):
     with pytest.raises(Exception, match="claim failed"):
         pipeline.execute(bad, out, {}, tmp_path)
     assert not out.exists() and not list(tmp_path.glob(".bad*"))
+
+
+@pytest.mark.notebook
+def test_rebuilds_are_byte_identical(tmp_path):
+    """Same parameters, two clean runs: identical notebook, figures and results."""
+    source = ROOT / "notebooks" / "separation.py"
+    digests = []
+    for run in ("a", "b"):
+        build = tmp_path / run
+        out = build / "notebooks" / "separation.ipynb"
+        out.parent.mkdir(parents=True)
+        pipeline.execute(source, out, {"quick": True}, build)
+        files = sorted(p for p in build.rglob("*") if p.is_file())
+        digests.append({p.relative_to(build).as_posix(): p.read_bytes() for p in files})
+    assert digests[0].keys() == digests[1].keys() and len(digests[0]) > 4
+    different = [name for name in digests[0] if digests[0][name] != digests[1][name]]
+    assert not different, different
