@@ -1,6 +1,7 @@
 """Every notebook, executed through the real pipeline with quick=True."""
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,9 @@ def test_rebuilds_are_byte_identical(tmp_path):
     """Same parameters, two clean runs: identical notebook, figures and results."""
     source = ROOT / "notebooks" / "separation.py"
     digests = []
-    for run in ("a", "b"):
-        build = tmp_path / run
+    build = tmp_path / "build"  # the same folder (build_dir is a parameter), emptied between runs
+    for _ in range(2):
+        shutil.rmtree(build, ignore_errors=True)
         out = build / "notebooks" / "separation.ipynb"
         out.parent.mkdir(parents=True)
         pipeline.execute(source, out, {"quick": True}, build)
