@@ -36,7 +36,7 @@ SOURCES   := $(sort $(wildcard notebooks/*.py))
 NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 CORE      := $(wildcard fa_core/*.py)
 
-.PHONY: all figures test run clean distclean venv bench lock help
+.PHONY: all figures test run params clean distclean venv bench bench-deps help
 all: figures
 
 help:
@@ -45,7 +45,7 @@ help:
 	@echo "make QUICK=1     every notebook at tiny sizes, into build/quick/"
 	@echo "make run NB=separation PARAMS='eta=0.05 steps=2000'   one notebook, custom parameters, into build/run/"
 	@echo "make params NB=separation   list a notebook's parameters"
-	@echo "make bench       engine benchmark (bench/)"
+	@echo "make bench       engine benchmark (bench/); make bench-deps adds the PyTorch/biotorch competitor"
 	@echo "make clean       remove build/;  make distclean also removes .venv"
 
 venv: $(STAMP)
@@ -76,8 +76,14 @@ params: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make params NB=<name>"; exit 2; }
 	@$(PY) -m fa_core.pipeline notebooks/$(NB).py --build-dir build --list-params
 
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) bench/bench.py --out build/bench
+	$(PY) bench/bench.py --out build/bench $(BENCH_ARGS)
+
+# Optional competitors for the bench (never runtime dependencies): PyTorch CPU and biotorch.
+bench-deps: $(STAMP)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet --no-deps biotorch
 
 clean:
 	rm -rf build

@@ -16,7 +16,9 @@ here, so importing fa_core never pulls in matplotlib.
 """
 from .engine import DivergenceError, Run, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
 from .metrics import decay_rate, first_hit
+from .network import DataY, gaussian_inputs, train_network, whitened_inputs
 from .rules import RULES, Rule, fa_invariant, balance, get_rule
+from .sweep import grid, sweep
 from .targets import (
     Target,
     bump_spectrum,
@@ -29,6 +31,7 @@ from .theory import (
     fa_limit,
     fa_limit_error,
     optimal_error,
+    optimal_fit,
     orthonormal_basis,
     principal_angles,
     sketch_error,
@@ -40,8 +43,10 @@ __version__ = "0.1.0"
 __all__ = [
     "DivergenceError", "Run", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
     "decay_rate", "first_hit",
+    "DataY", "gaussian_inputs", "train_network", "whitened_inputs",
     "RULES", "Rule", "fa_invariant", "balance", "get_rule",
+    "grid", "sweep",
     "Target", "bump_spectrum", "head_tail_spectrum", "low_rank_spectrum", "make_target", "power_spectrum",
-    "fa_limit", "fa_limit_error", "optimal_error", "orthonormal_basis", "principal_angles", "sketch_error",
+    "fa_limit", "fa_limit_error", "optimal_error", "optimal_fit", "orthonormal_basis", "principal_angles", "sketch_error",
     "subspace_overlap",
 ]

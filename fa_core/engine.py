@@ -160,19 +160,22 @@ def _batch(x, name: str, shape: tuple[int, int], S: int) -> np.ndarray:
     return np.array(np.broadcast_to(a, (S, *shape)))
 
 
-def _starting_point(t: Target, r, seeds, init_scale, feedback_scale, B, Z0, W0):
-    """Stacked Z₀, W₀, B for every seed, each from its own streams."""
+def starting_point(n: int, m: int, r: int, seeds, init_scale, feedback_scale, B=None, Z0=None, W0=None):
+    """Stacked Z₀ (S, n, r), W₀ and B (S, r, m) for every seed, each from its own streams.
+
+    Explicit ``B``, ``Z0`` or ``W0`` (one matrix, or one per seed) replace the draws.
+    """
     Zs, Ws, Bs = [], [], []
     for seed in seeds:
         g = streams(seed)
-        Z, W = initial_factors(g["init"], t.n, t.m, r, init_scale)
+        Z, W = initial_factors(g["init"], n, m, r, init_scale)
         Zs.append(Z)
         Ws.append(W)
-        Bs.append(feedback_matrix(g["feedback"], r, t.m, feedback_scale))
+        Bs.append(feedback_matrix(g["feedback"], r, m, feedback_scale))
     S = len(seeds)
-    Z = np.stack(Zs) if Z0 is None else _batch(Z0, "Z0", (t.n, r), S)
-    W = np.stack(Ws) if W0 is None else _batch(W0, "W0", (r, t.m), S)
-    B = np.stack(Bs) if B is None else _batch(B, "B", (r, t.m), S)
+    Z = np.stack(Zs) if Z0 is None else _batch(Z0, "Z0", (n, r), S)
+    W = np.stack(Ws) if W0 is None else _batch(W0, "W0", (r, m), S)
+    B = np.stack(Bs) if B is None else _batch(B, "B", (r, m), S)
     return Z, W, B
 
 
@@ -291,7 +294,7 @@ def train(
     if tol is not None:
         tol = positive_float(tol, "tol")
 
-    Z, W, Bm = _starting_point(t, r, seeds_, init_scale, feedback_scale, B, Z0, W0)
+    Z, W, Bm = starting_point(t.n, t.m, r, seeds_, init_scale, feedback_scale, B, Z0, W0)
     basis = None
     if engine == "reduced":
         Z, W, Bm, basis = compress(t.U, t.V, Z, W, Bm)
@@ -299,9 +302,29 @@ def train(
     else:
         Y = DenseY(t.Y)
 
-    out = {name: np.empty((len(seeds_), at.size)) for name in names}
-    ctx = SimpleNamespace(Y=Y, rule=rule_, Z=Z, W=W, B=Bm, C0=rule_.invariant(Z, W, Bm))
-    limit = DIVERGENCE_FACTOR * t.sq_norm
+    metrics, at, (Z, W, Bm) = run_loop(Y, (Z, W, Bm), rule_, eta, steps=steps, names=names, at=at,
+                                       sq_norm=t.sq_norm, scale=float(t.s[0]), tol=tol, progress=progress)
+    return Run(rule_.name, eta, seeds_, at, metrics, t.sq_norm, engine, (Z, W, Bm), basis)
+
+
+def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray, sq_norm: float,
+             scale: float, tol: float | None = None, progress: bool = False, update_op=None, eta_at=None):
+    """Advance ``state = (Z, W, B)`` for ``steps`` steps, recording metrics at ``at``.
+
+    ``Y`` is the operator the metrics (and, by default, the updates) use.
+    ``update_op(step)`` may supply a different operator for each update
+    (minibatches), and ``eta_at(step)`` a step-size schedule. ``scale``
+    (≈ ‖Y‖₂) sets the suggested η when training diverges.
+
+    Returns
+    -------
+    metrics : dict of str to ndarray (S, T'), at : ndarray (T',), state
+        T' < T when ``tol`` stopped the run early.
+    """
+    Z, W, Bm = state
+    out = {name: np.empty((Z.shape[0], at.size)) for name in names}
+    ctx = SimpleNamespace(Y=Y, rule=rule, Z=Z, W=W, B=Bm, C0=rule.invariant(Z, W, Bm))
+    limit = DIVERGENCE_FACTOR * sq_norm
     bar = _progress(steps, progress)
     j = 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -310,28 +333,28 @@ def train(
                 ctx.Z, ctx.W, ctx.B = Z, W, Bm
                 err = Y.sq_error(Z, W)
                 if j == 0:
-                    limit = DIVERGENCE_FACTOR * max(t.sq_norm, float(np.max(err)))
-                _check_divergence(err, limit, rule_.name, eta, step, t)
+                    limit = DIVERGENCE_FACTOR * max(sq_norm, float(np.max(err)))
+                _check_divergence(err, limit, rule.name, eta, step, scale)
                 out["error"][:, j] = err
                 for name in names[1:]:
                     out[name][:, j] = _metrics.RECORDERS[name][1](ctx)
                 j += 1
-                if j == at.size or (tol is not None and np.all(err < tol * t.sq_norm)):
+                if j == at.size or (tol is not None and np.all(err < tol * sq_norm)):
                     break
-            Z, W, Bm = rule_.step(Y, Z, W, Bm, eta)
+            op = Y if update_op is None else update_op(step)
+            Z, W, Bm = rule.step(op, Z, W, Bm, eta if eta_at is None else eta_at(step))
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
-    out = {name: values[:, :j] for name, values in out.items()}
-    return Run(rule_.name, eta, seeds_, at[:j], out, t.sq_norm, engine, (Z, W, Bm), basis)
+    return {name: values[:, :j] for name, values in out.items()}, at[:j], (Z, W, Bm)
 
 
-def _check_divergence(err: np.ndarray, limit: float, rule: str, eta: float, step: int, t: Target) -> None:
+def _check_divergence(err: np.ndarray, limit: float, rule: str, eta: float, step: int, scale: float) -> None:
     bad = ~np.isfinite(err) | (err > limit)
     if np.any(bad):
         worst = float(err[bad][0])
-        raise DivergenceError(rule, eta, step, worst, min(eta / 4, 0.1 / float(t.s[0])))
+        raise DivergenceError(rule, eta, step, worst, min(eta / 4, 0.1 / scale))
 
 
 def _progress(steps: int, show: bool):

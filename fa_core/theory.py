@@ -18,7 +18,7 @@ def as_target(target_or_Y) -> Target:
     return Target.from_matrix(target_or_Y)
 
 
-def optimal_error(target_or_Y, r: int) -> float:
+def optimal_error(target_or_Y, r: int, Sigma=None) -> float:
     """Eckart-Young: min over rank-r ZW of ‖Y - ZW‖²_F = Σ_{i>r} σ_i².
 
     Parameters
@@ -26,10 +26,41 @@ def optimal_error(target_or_Y, r: int) -> float:
     target_or_Y : Target or ndarray, shape (n, m)
     r : int
         Inner dimension, 1 <= r <= min(n, m).
+    Sigma : ndarray, shape (n, n), optional
+        Input covariance. The loss becomes ‖Σ^{1/2}(Y − ZW)‖²_F, whose
+        minimum over rank r is Σ_{i>r} σ_i(Σ^{1/2} Y)² (the best rank-r fit
+        in the Σ^{1/2} metric, GD's limit for anisotropic inputs).
     """
     t = as_target(target_or_Y)
     positive_int(r, "r", high=min(t.n, t.m))
-    return float(np.sum(t.s[r:] ** 2))
+    if Sigma is None:
+        return float(np.sum(t.s[r:] ** 2))
+    s = np.linalg.svd(sqrt_spd(Sigma, t.n) @ t.Y, compute_uv=False)
+    return float(np.sum(s[r:] ** 2))
+
+
+def optimal_fit(target_or_Y, r: int, Sigma=None) -> np.ndarray:
+    """The rank-r minimizer M of ‖Σ^{1/2}(Y − M)‖²_F: GD's limit ZW, shape (n, m).
+
+    Without Sigma it is the truncated SVD [Y]_r; with it, Σ^{−1/2} [Σ^{1/2} Y]_r.
+    """
+    t = as_target(target_or_Y)
+    positive_int(r, "r", high=min(t.n, t.m))
+    if Sigma is None:
+        return (t.U[:, :r] * t.s[:r]) @ t.V[:, :r].T
+    L = sqrt_spd(Sigma, t.n)
+    U, s, Vt = np.linalg.svd(L @ t.Y, full_matrices=False)
+    return np.linalg.solve(L, (U[:, :r] * s[:r]) @ Vt[:r])
+
+
+def sqrt_spd(Sigma, n: int) -> np.ndarray:
+    """Symmetric square root of a symmetric positive definite n×n matrix."""
+    Sigma = as_finite_array(Sigma, "Sigma", ndim=(2,))
+    check_shape(Sigma, "Sigma", (n, n))
+    w, V = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
+    if w[0] <= 0:
+        raise ValueError(f"Sigma must be positive definite; its smallest eigenvalue is {w[0]:.3g}")
+    return (V * np.sqrt(w)) @ V.T
 
 
 def _feedback_coords(t: Target, B) -> np.ndarray:
@@ -67,7 +98,7 @@ def fa_limit(target_or_Y, B) -> np.ndarray:
     return UQ @ ((Q.swapaxes(-1, -2) * t.s) @ t.V.T)
 
 
-def fa_limit_error(target_or_Y, B) -> np.ndarray | float:
+def fa_limit_error(target_or_Y, B, Sigma=None) -> np.ndarray | float:
     """‖(I - P) Y‖²_F, the error at which FA from zero (or small) init stops.
 
     Computed in Y's singular coordinates as ‖S - Q Qᵀ S‖²_F, a sum of squares.
@@ -76,13 +107,25 @@ def fa_limit_error(target_or_Y, B) -> np.ndarray | float:
     ----------
     target_or_Y : Target or ndarray, shape (n, m)
     B : ndarray, shape (r, m) or (N, r, m)
+    Sigma : ndarray, shape (n, n), optional
+        Input covariance. FA's stationary points still have col(Z) = col(Y Bᵀ)
+        (from Σ E Bᵀ = 0), but the fit is the Σ-weighted projection
+        P_Σ = Q (QᵀΣQ)⁻¹ QᵀΣ, and the error is ‖Σ^{1/2}(I − P_Σ) Y‖²_F.
 
     Returns
     -------
     float, or ndarray of shape (N,)
     """
     t = as_target(target_or_Y)
-    out = sketch_error(t.s, _feedback_coords(t, B))
+    if Sigma is None:
+        out = sketch_error(t.s, _feedback_coords(t, B))
+    else:
+        L = sqrt_spd(Sigma, t.n)
+        Sigma = L @ L
+        Q = orthonormal_basis(t.Y @ np.swapaxes(as_finite_array(B, "B", ndim=(2, 3)), -1, -2))
+        fit = Q @ np.linalg.solve(Q.swapaxes(-1, -2) @ Sigma @ Q, Q.swapaxes(-1, -2) @ Sigma @ t.Y)
+        R = L @ (t.Y - fit)
+        out = np.einsum("...ij,...ij->...", R, R)
     return float(out) if np.ndim(out) == 0 else out
 
 

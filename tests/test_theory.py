@@ -53,6 +53,21 @@ def test_optimal_error_is_eckart_young():
         fa.optimal_error(t, 7)
 
 
+def test_optimal_fit_attains_optimal_error_with_and_without_sigma():
+    t = fa.make_target(fa.power_spectrum(5), 8, 6, rng=2)
+    M = fa.optimal_fit(t, 2)
+    assert np.linalg.matrix_rank(M) == 2 and np.isclose(np.sum((t.Y - M) ** 2), fa.optimal_error(t, 2))
+    A = np.random.default_rng(1).standard_normal((8, 8))
+    Sigma = A @ A.T + 0.1 * np.eye(8)
+    Ms = fa.optimal_fit(t, 2, Sigma=Sigma)
+    L = fa.theory.sqrt_spd(Sigma, 8)
+    assert np.linalg.matrix_rank(Ms) == 2
+    assert np.isclose(np.sum((L @ (t.Y - Ms)) ** 2), fa.optimal_error(t, 2, Sigma=Sigma))
+    assert np.sum((L @ (t.Y - M)) ** 2) > fa.optimal_error(t, 2, Sigma=Sigma)  # the unweighted fit is worse
+    with pytest.raises(ValueError, match="positive definite"):
+        fa.optimal_error(t, 2, Sigma=-np.eye(8))
+
+
 def test_fa_limit_is_projection_onto_sketch():
     t = fa.make_target(fa.power_spectrum(6), 12, 10, rng=4)
     B = np.random.default_rng(5).standard_normal((3, 10))

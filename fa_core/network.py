@@ -1,0 +1,182 @@
+"""Two-layer linear networks trained on data: x → h = Zᵀx → ŷ = Wᵀh.
+
+The network's forward and backward passes are a target operator
+(:class:`DataY`), so GD (backprop), FA and FA* run through the very same rule
+functions as the matrix factorization. With N samples X (N×n) and targets
+T (N×m), the loss is the mean over samples
+
+    L = (1/2N) ‖T − X Z W‖²_F,
+
+whose gradients are ∂L/∂W = −hᵀe/N and ∂L/∂Z = −Xᵀ(e Wᵀ)/N, with h = XZ and
+e = T − hW. FA sends e back through Bᵀ instead of Wᵀ. If the inputs are
+whitened (XᵀX/N = I) and the targets come from a linear teacher (T = XY), then
+Xᵀe/N = Y − ZW = E, and every step is *exactly* the factorization step: this
+is the paper's corollary for two-layer linear networks.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ._checks import as_finite_array, positive_float, positive_int
+from .engine import Run, _check_record, _record_steps, as_seeds, run_loop, starting_point, streams
+from .operators import batched_sq_norm
+from .rules import Rule, get_rule
+
+
+class DataY:
+    """A target seen through data: the network's forward and backward passes.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, n) or (S, N, n)
+        Inputs, one per row.
+    T : ndarray, shape (N, m) or (S, N, m)
+        Targets, one per row.
+    moments : bool, default False
+        Compute the gradients from the sufficient statistics Σ̂ = XᵀX/N and
+        XᵀT/N (cost independent of N; the same gradient up to rounding).
+        The loss is always computed from the samples, as a sum of squares.
+    """
+
+    def __init__(self, X: np.ndarray, T: np.ndarray, moments: bool = False):
+        self.X, self.T = X, T
+        self.N = X.shape[-2]
+        self.moments = (X.mT @ X / self.N, X.mT @ T / self.N) if moments else None
+
+    def E(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """Output errors e = T − (XZ)W on every sample, shape (S, N, m)."""
+        return self.T - (self.X @ Z) @ W
+
+    def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
+        """Xᵀ (e Fᵀ) / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
+        if self.moments:
+            Sxx, Sxt = self.moments
+            return Sxt @ F.mT - Sxx @ (Z @ (W @ F.mT))
+        return self.X.mT @ (self.E(Z, W) @ F.mT) / self.N
+
+    def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """(XG)ᵀ e / N: the second layer's update with hidden activity XG, shape (S, r, m)."""
+        if self.moments:
+            Sxx, Sxt = self.moments
+            return G.mT @ Sxt - (G.mT @ (Sxx @ Z)) @ W
+        return (self.X @ G).mT @ self.E(Z, W) / self.N
+
+    def sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """2L = ‖T − XZW‖²_F / N per seed, a sum of squares."""
+        return batched_sq_norm(self.E, self.N * self.T.shape[-1], Z, W) / self.N
+
+
+def whitened_inputs(N: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """N inputs with XᵀX/N = I exactly (N >= n): √N times a Haar-random N×n isometry."""
+    positive_int(N, "N", low=n)
+    Q, R = np.linalg.qr(rng.standard_normal((N, n)))
+    return np.sqrt(N) * Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+
+
+def gaussian_inputs(N: int, n: int, rng: np.random.Generator, Sigma: np.ndarray | None = None) -> np.ndarray:
+    """N i.i.d. inputs x ~ N(0, Σ) (Σ = I if omitted), shape (N, n)."""
+    X = rng.standard_normal((positive_int(N, "N"), n))
+    if Sigma is None:
+        return X
+    w, V = np.linalg.eigh(as_finite_array(Sigma, "Sigma", ndim=(2,)))
+    if np.any(w <= 0):
+        raise ValueError("Sigma must be symmetric positive definite")
+    return X @ (V * np.sqrt(w)) @ V.T
+
+
+def train_network(
+    X,
+    T,
+    r: int,
+    rule: str | Rule = "fa",
+    *,
+    steps: int,
+    eta: float,
+    seeds: int | Sequence[int] = 1,
+    init_scale: float = 1e-2,
+    B=None,
+    feedback_scale: float = 1.0,
+    Z0=None,
+    W0=None,
+    batch_size: int | None = None,
+    eta_decay: float | None = None,
+    record: Sequence[str] = ("error",),
+    record_at=None,
+    tol: float | None = None,
+    progress: bool = False,
+) -> Run:
+    """Train the two-layer linear network x → Wᵀ Zᵀ x on samples, batched over seeds.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, n)
+        Inputs.
+    T : ndarray, shape (N, m)
+        Targets.
+    r : int
+        Hidden units, ``1 <= r <= min(n, m)``.
+    rule : {"gd", "fa", "fa_star"}
+        ``"gd"`` is backprop.
+    steps, eta, seeds, init_scale, B, feedback_scale, Z0, W0, record, record_at, tol, progress
+        As in :func:`fa_core.train`; seed i starts from the same Z₀, W₀, B as
+        ``fa_core.train`` with seed i.
+    batch_size : int, optional
+        Minibatch size in [1, N]; full batch if omitted (its gradients are
+        computed from XᵀX/N and XᵀT/N, so a step costs O(n(n+m)r) whatever N).
+        Seed i draws its batches from its own stream ``"batches"``.
+    eta_decay : float, optional
+        Step-size schedule η_t = η / (1 + t / eta_decay) (η halves after
+        ``eta_decay`` steps); constant if omitted.
+
+    Returns
+    -------
+    Run
+        ``error`` is 2L = ‖T − XZW‖²_F / N on the full data at the recorded
+        steps, and ``sq_norm_Y`` is ‖T‖²_F / N. With whitened inputs and
+        T = XY these equal the factorization's ‖Y − ZW‖² and ‖Y‖².
+
+    Notes
+    -----
+    Updates, with a batch (X_b, T_b) of size b, h = X_b Z and e = T_b − hW:
+    GD: Z += η X_bᵀ e Wᵀ / b, W += η hᵀ e / b. FA: Z += η X_bᵀ e Bᵀ / b.
+    FA*: as FA, with W's update using the midpoint (Z + Z')/2.
+    """
+    X = as_finite_array(X, "X", ndim=(2,))
+    T = as_finite_array(T, "T", ndim=(2,))
+    if X.shape[0] != T.shape[0]:
+        raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
+    N, n = X.shape
+    m = T.shape[1]
+    rule_ = get_rule(rule)
+    r = positive_int(r, "r", high=min(n, m))
+    steps = positive_int(steps, "steps", low=0)
+    eta = positive_float(eta, "eta")
+    seeds_ = as_seeds(seeds)
+    names = _check_record(record)
+    at = _record_steps(record_at, steps)
+    if tol is not None:
+        tol = positive_float(tol, "tol")
+    state = starting_point(n, m, r, seeds_, positive_float(init_scale, "init_scale", allow_zero=True),
+                           positive_float(feedback_scale, "feedback_scale"), B, Z0, W0)
+    full = DataY(X, T, moments=True)  # full-batch gradients from XᵀX/N and XᵀT/N
+    sq_norm = float(np.sum(T**2) / N)
+    update_op = None
+    if batch_size is not None:
+        b = positive_int(batch_size, "batch_size", high=N)
+        gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in seeds_]
+        update_op = lambda step: _batch(X, T, gens, b)  # noqa: E731
+    eta_at = None
+    if eta_decay is not None:
+        decay = positive_float(eta_decay, "eta_decay")
+        eta_at = lambda step: eta / (1.0 + step / decay)  # noqa: E731
+    metrics, at, final = run_loop(full, state, rule_, eta, steps=steps, names=names, at=at, sq_norm=sq_norm,
+                                  scale=np.sqrt(sq_norm), tol=tol, progress=progress, update_op=update_op, eta_at=eta_at)
+    return Run(rule_.name, eta, seeds_, at, metrics, sq_norm, "network", final, None)
+
+
+def _batch(X: np.ndarray, T: np.ndarray, gens: list[np.random.Generator], b: int) -> DataY:
+    """One minibatch per seed, sampled without replacement: X_b (S, b, n), T_b (S, b, m)."""
+    idx = np.stack([g.permutation(X.shape[0])[:b] for g in gens])
+    return DataY(X[idx], T[idx])

@@ -1,0 +1,102 @@
+"""The two-layer linear network trained on samples, against the factorization."""
+import numpy as np
+import pytest
+from conftest import rel
+
+import fa_core as fa
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    t = fa.make_target(fa.low_rank_spectrum(4, 3), 12, 9, rng=1)
+    X = fa.whitened_inputs(60, 12, np.random.default_rng(0))
+    return t, X, X @ t.Y
+
+
+def test_whitened_inputs_are_exactly_white():
+    X = fa.whitened_inputs(40, 7, np.random.default_rng(3))
+    np.testing.assert_allclose(X.T @ X / 40, np.eye(7), atol=1e-13)
+
+
+@pytest.mark.parametrize("rule", ["gd", "fa", "fa_star"])
+def test_whitened_full_batch_training_is_the_factorization(teacher, rule):
+    t, X, T = teacher
+    kw = dict(steps=400, eta=0.1, seeds=3, init_scale=0.1, record=["cos_WB", "grad_angle", "EBt_sq", "invariant_drift"])
+    net = fa.train_network(X, T, 3, rule, **kw)
+    fac = fa.train(t, 3, rule, engine="dense", **kw)
+    assert net.engine == "network"
+    assert rel(net.error, fac.error) < 1e-12 and np.isclose(net.sq_norm_Y, fac.sq_norm_Y)
+    for name in kw["record"]:  # relative to each metric's scale (grad_angle is in degrees)
+        assert np.abs(net[name] - fac[name]).max() < 1e-10 * max(1.0, np.abs(fac[name]).max()), name
+    assert rel(net.Z, fac.Z) < 1e-12 and rel(net.W, fac.W) < 1e-12
+
+
+def test_one_network_step_is_the_backprop_formula(teacher):
+    t, X, T = teacher
+    rng = np.random.default_rng(9)
+    Z, W, B = rng.standard_normal((12, 3)), rng.standard_normal((3, 9)), rng.standard_normal((3, 9))
+    N = X.shape[0]
+    h = X @ Z
+    e = T - h @ W
+    for rule, dZ in (("gd", X.T @ (e @ W.T) / N), ("fa", X.T @ (e @ B.T) / N)):
+        run = fa.train_network(X, T, 3, rule, steps=1, eta=0.05, Z0=Z, W0=W, B=B)
+        assert rel(run.Z[0], Z + 0.05 * dZ) < 1e-13
+        assert rel(run.W[0], W + 0.05 * h.T @ e / N) < 1e-13
+
+
+def test_moment_gradients_equal_sample_gradients(teacher):
+    t, X, T = teacher
+    rng = np.random.default_rng(2)
+    Z, W, F = rng.standard_normal((2, 12, 3)), rng.standard_normal((2, 3, 9)), rng.standard_normal((2, 3, 9))
+    a, b = fa.DataY(X, T), fa.DataY(X, T, moments=True)
+    assert rel(a.E_Ft(Z, W, F), b.E_Ft(Z, W, F)) < 1e-13
+    assert rel(a.Gt_E(Z, Z, W), b.Gt_E(Z, Z, W)) < 1e-13
+    assert np.array_equal(a.sq_error(Z, W), b.sq_error(Z, W))
+
+
+def test_minibatches_are_deterministic_per_seed_and_reach_the_limit(teacher):
+    t, X, T = teacher
+    kw = dict(steps=4000, eta=0.1, batch_size=12, eta_decay=400.0)
+    a = fa.train_network(X, T, 3, "fa", seeds=[0, 1], **kw)
+    b = fa.train_network(X, T, 3, "fa", seeds=[1], **kw)
+    assert np.array_equal(a.error[1], b.error[0])  # batches come from each seed's own stream
+    full = fa.train_network(X, T, 3, "fa", seeds=[0, 1], steps=4000, eta=0.1)
+    assert np.max(np.abs(a.error[:, -1] - full.error[:, -1]) / full.error[:, -1]) < 0.05
+    other = fa.train_network(X, T, 3, "fa", seeds=[0, 1], **{**kw, "batch_size": 13})
+    assert not np.array_equal(other.error, a.error)
+
+
+def test_anisotropic_population_limits_match_closed_forms():
+    """With XᵀX/N = Σ, GD reaches the Σ-metric optimum and FA the Σ-weighted projection."""
+    rng = np.random.default_rng(4)
+    n, m, r = 10, 8, 2
+    t = fa.make_target(fa.power_spectrum(5), n, m, rng=5)
+    Ls = fa.theory.sqrt_spd(np.diag(np.geomspace(1, 0.2, n)), n)
+    X = fa.whitened_inputs(40, n, rng) @ Ls  # XᵀX/N = Σ exactly
+    Sigma = X.T @ X / 40
+    T = X @ t.Y
+    gd = fa.train_network(X, T, r, "gd", steps=20000, eta=0.2, seeds=2, tol=None)
+    f = fa.train_network(X, T, r, "fa", steps=20000, eta=0.2, seeds=2, init_scale=0.0)
+    assert rel(gd.error[:, -1], fa.optimal_error(t, r, Sigma=Sigma)) < 1e-8
+    assert rel(f.error[:, -1], fa.fa_limit_error(t, f.B, Sigma=Sigma)) < 1e-8
+    ang = fa.principal_angles(f.Z, t.Y @ f.B.mT)
+    assert ang.max() < 1e-6  # the limit subspace is still col(Y Bᵀ)
+    assert fa.fa_limit_error(t, f.B, Sigma=Sigma).min() > fa.optimal_error(t, r, Sigma=Sigma)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(T=np.ones((5, 3))), "same number of rows"),
+        (dict(batch_size=0), r"batch_size must be in \[1, 20\]"),
+        (dict(batch_size=21), r"batch_size must be in \[1, 20\]"),
+        (dict(eta_decay=-1.0), "eta_decay must be > 0"),
+        (dict(r=5), r"r must be in \[1, 3\]"),
+    ],
+)
+def test_network_bad_input(kwargs, match):
+    X, T = np.ones((20, 4)), np.ones((20, 3))
+    args = dict(X=X, T=T, r=2, steps=1, eta=0.1)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        fa.train_network(args.pop("X"), args.pop("T"), args.pop("r"), **args)
