@@ -206,6 +206,25 @@ def _check_record(record) -> tuple[str, ...]:
     return names
 
 
+def setup(n, m, r, rule, steps, eta, seeds, init_scale, B, feedback_scale, Z0, W0, record, record_at, tol):
+    """Validate the arguments shared by every trainer and draw the starting point.
+
+    Returns ``(rule, seeds, metric names, record steps, tol, (Z₀, W₀, B))``.
+    """
+    rule_ = get_rule(rule)
+    r = positive_int(r, "r", high=min(n, m))
+    steps = positive_int(steps, "steps", low=0)
+    positive_float(eta, "eta")
+    seeds_ = as_seeds(seeds)
+    names = _check_record(record)
+    at = _record_steps(record_at, steps)
+    if tol is not None:
+        tol = positive_float(tol, "tol")
+    state = starting_point(n, m, r, seeds_, positive_float(init_scale, "init_scale", allow_zero=True),
+                           positive_float(feedback_scale, "feedback_scale"), B, Z0, W0)
+    return rule_, seeds_, names, at, tol, state
+
+
 def train(
     target_or_Y,
     r: int,
@@ -281,20 +300,9 @@ def train(
         its start.
     """
     t = as_target(target_or_Y)
-    rule_ = get_rule(rule)
-    r = positive_int(r, "r", high=min(t.n, t.m))
-    steps = positive_int(steps, "steps", low=0)
-    eta = positive_float(eta, "eta")
-    init_scale = positive_float(init_scale, "init_scale", allow_zero=True)
-    feedback_scale = positive_float(feedback_scale, "feedback_scale")
-    seeds_ = as_seeds(seeds)
-    names = _check_record(record)
-    at = _record_steps(record_at, steps)
+    rule_, seeds_, names, at, tol, (Z, W, Bm) = setup(t.n, t.m, r, rule, steps, eta, seeds, init_scale, B,
+                                                      feedback_scale, Z0, W0, record, record_at, tol)
     engine = _choose_engine(engine, rule_)
-    if tol is not None:
-        tol = positive_float(tol, "tol")
-
-    Z, W, Bm = starting_point(t.n, t.m, r, seeds_, init_scale, feedback_scale, B, Z0, W0)
     basis = None
     if engine == "reduced":
         Z, W, Bm, basis = compress(t.U, t.V, Z, W, Bm)
@@ -302,9 +310,9 @@ def train(
     else:
         Y = DenseY(t.Y)
 
-    metrics, at, (Z, W, Bm) = run_loop(Y, (Z, W, Bm), rule_, eta, steps=steps, names=names, at=at,
+    metrics, at, (Z, W, Bm) = run_loop(Y, (Z, W, Bm), rule_, float(eta), steps=int(steps), names=names, at=at,
                                        sq_norm=t.sq_norm, scale=float(t.s[0]), tol=tol, progress=progress)
-    return Run(rule_.name, eta, seeds_, at, metrics, t.sq_norm, engine, (Z, W, Bm), basis)
+    return Run(rule_.name, float(eta), seeds_, at, metrics, t.sq_norm, engine, (Z, W, Bm), basis)
 
 
 def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray, sq_norm: float,

@@ -20,9 +20,9 @@ from typing import Sequence
 import numpy as np
 
 from ._checks import as_finite_array, positive_float, positive_int
-from .engine import Run, _check_record, _record_steps, as_seeds, run_loop, starting_point, streams
+from .engine import Run, run_loop, setup, streams
 from .operators import batched_sq_norm
-from .rules import Rule, get_rule
+from .rules import Rule
 
 
 class DataY:
@@ -149,17 +149,9 @@ def train_network(
         raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
     N, n = X.shape
     m = T.shape[1]
-    rule_ = get_rule(rule)
-    r = positive_int(r, "r", high=min(n, m))
-    steps = positive_int(steps, "steps", low=0)
-    eta = positive_float(eta, "eta")
-    seeds_ = as_seeds(seeds)
-    names = _check_record(record)
-    at = _record_steps(record_at, steps)
-    if tol is not None:
-        tol = positive_float(tol, "tol")
-    state = starting_point(n, m, r, seeds_, positive_float(init_scale, "init_scale", allow_zero=True),
-                           positive_float(feedback_scale, "feedback_scale"), B, Z0, W0)
+    rule_, seeds_, names, at, tol, state = setup(n, m, r, rule, steps, eta, seeds, init_scale, B, feedback_scale,
+                                                 Z0, W0, record, record_at, tol)
+    eta, steps = float(eta), int(steps)
     full = DataY(X, T, moments=True)  # full-batch gradients from XᵀX/N and XᵀT/N
     sq_norm = float(np.sum(T**2) / N)
     update_op = None

@@ -1,5 +1,6 @@
 """The benchmark compares implementations of the same algorithm (timings are never asserted here)."""
 import importlib.util
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +21,14 @@ def test_every_competitor_runs_the_same_fa_trajectory():
         assert diff < 1e-12, (name, diff)
 
 
-def test_per_step_subtracts_setup_time():
+def test_per_step_subtracts_setup_and_grows_the_step_count():
     bench = load_bench()
     calls = []
-    sec = bench.per_step(lambda steps: calls.append(steps), 10, 2)
-    assert calls == [0, 10, 0, 10] and sec >= 0
+
+    def fake(steps):  # 50 ms of setup, 1 ms per step
+        calls.append(steps)
+        time.sleep(0.05 + 0.001 * steps)
+
+    sec, setup = bench.per_step(fake, budget=0.1, repeats=1)
+    assert calls[0] == 0 and max(calls) >= 100  # grew past the setup's size
+    assert 0.0005 < sec < 0.003 and 0.04 < setup < 0.1

@@ -82,3 +82,13 @@ def test_lock_file_pins_the_declared_dependencies():
 def test_generated_outputs_are_ignored():
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "/build/" in ignored and "/.venv/" in ignored
+
+
+def test_readme_python_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["fa_run"].rel_error.shape[0] == 20
+    assert scope["fa"].fa_limit_error(scope["target"], scope["fa_run"].B).min() > scope["fa"].optimal_error(scope["target"], 5)
+    assert len(scope["results"]) == 4
