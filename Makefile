@@ -5,9 +5,8 @@ SHELL := /bin/bash
 .SUFFIXES:
 
 PYTHON ?= python3
-# Notebooks are independent and single-threaded: build them one per core.
+# Notebooks are independent and single-threaded: `make` builds them one per core.
 JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
-MAKEFLAGS += --jobs=$(JOBS) --output-sync=target
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -36,13 +35,17 @@ SOURCES   := $(sort $(wildcard notebooks/*.py))
 NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 CORE      := $(wildcard fa_core/*.py)
 
-.PHONY: all figures test run params clean distclean venv bench bench-deps help
-all: figures
+.PHONY: all figures report docs test run params clean distclean venv bench bench-deps help
+# Build every figure, then the report, even if a notebook failed (its ✗ shows in the report); then fail.
+all:
+	@$(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=target figures; status=$$?; \
+	$(MAKE) --no-print-directory report || status=1; exit $$status
 
 help:
 	@echo "make             build .venv and regenerate every figure (build/)"
 	@echo "make test        run the whole test suite"
 	@echo "make QUICK=1     every notebook at tiny sizes, into build/quick/"
+	@echo "make report      the offline claims report, build/report/index.html (part of make)"
 	@echo "make run NB=separation PARAMS='eta=0.05 steps=2000'   one notebook, custom parameters, into build/run/"
 	@echo "make params NB=separation   list a notebook's parameters"
 	@echo "make bench       engine benchmark (bench/); make bench-deps adds the PyTorch/biotorch competitor"
@@ -62,6 +65,9 @@ figures: $(NOTEBOOKS)
 $(BUILD)/notebooks/%.ipynb: notebooks/%.py $(CORE) $(STAMP)
 	@mkdir -p $(@D)
 	TQDM_DISABLE=1 $(PY) -m fa_core.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
+
+report: $(STAMP)
+	@$(PY) -m fa_core.report --build $(BUILD)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

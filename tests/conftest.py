@@ -9,6 +9,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import fa_core as fa  # noqa: E402
+from fa_core import pipeline  # noqa: E402
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
 
 
 def rel(a, b):
@@ -26,3 +30,18 @@ def small_problem():
     W = 0.3 * rng.standard_normal((5, 15))
     B = rng.standard_normal((5, 15)) / np.sqrt(15)
     return t, Z, W, B
+
+
+@pytest.fixture(scope="session")
+def quick_build(tmp_path_factory):
+    """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below."""
+    build = tmp_path_factory.mktemp("quick_build")
+    failures = {}
+    for source in SOURCES:
+        out = build / "notebooks" / f"{source.stem}.ipynb"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            pipeline.execute(source, out, {"quick": True}, build)
+        except Exception as exc:  # reported by the per-notebook test
+            failures[source.stem] = exc
+    return build, failures

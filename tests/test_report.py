@@ -1,0 +1,111 @@
+"""The offline claims report: every image and link resolves, every claim appears with its status."""
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from fa_core import report
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.ids, self.text = [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("src", "href"):
+            if a.get(key) and (tag != "link" or key == "href"):
+                self.refs.append((tag, a[key]))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def built_report(quick_build, tmp_path_factory):
+    build, _ = quick_build
+    out = tmp_path_factory.mktemp("report")
+    index, failures = report.build(build, out)
+    return build, out, index, failures
+
+
+def test_report_links_and_images_resolve_offline(built_report):
+    _, out, index, failures = built_report
+    assert failures == 0
+    parser = Links()
+    parser.feed(index.read_text())
+    assert sum(tag == "img" for tag, _ in parser.refs) >= 10
+    for tag, ref in parser.refs:
+        url = urlparse(ref)
+        assert url.scheme in ("", "https") and (url.scheme == "" or tag == "a"), f"external resource: {ref}"
+        if url.scheme:
+            continue  # an outbound link (the paper), never loaded
+        target = out / url.path if url.path else index
+        assert target.is_file(), ref
+        if url.fragment and target.suffix == ".html":
+            inner = Links()
+            inner.feed(target.read_text())
+            assert url.fragment in inner.ids, ref
+    for page in (out / "notebooks").glob("*.html"):
+        text = page.read_text()
+        assert 'src="http' not in text and "x-mathjax-config" not in text, page.name
+
+
+def test_every_claim_appears_with_its_status(built_report):
+    build, _, index, _ = built_report
+    parser = Links()
+    parser.feed(index.read_text())
+    text = " ".join(" ".join(parser.text).split())
+    for results_file in (build / "results").glob("*.json"):
+        for claim in json.loads(results_file.read_text())["claims"]:
+            assert " ".join(claim["claim"].split()) in text, claim["claim"]
+    assert text.count("✓") >= sum(len(json.loads(p.read_text())["claims"]) for p in (build / "results").glob("*.json"))
+
+
+def test_a_failed_check_is_shown_and_fails_the_build(built_report, tmp_path):
+    build, *_ = built_report
+    broken = tmp_path / "build"
+    shutil.copytree(build, broken)
+    res = broken / "results" / "separation.json"
+    doc = json.loads(res.read_text())
+    doc["claims"][0]["holds"] = False
+    res.write_text(json.dumps(doc))
+    (broken / "notebooks" / "orthogonal.ipynb").unlink()  # as when a notebook fails
+    (broken / "results" / "orthogonal.json").unlink()
+    index, failures = report.build(broken)
+    assert failures == 2
+    page = index.read_text()
+    assert "✗ 2 check(s) failed or missing" in page and "did not finish" in page
+    assert report.main(["--build", str(broken)]) == 1
+
+
+def chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium); "
+                                               ".ci/run installs it")
+def test_report_renders_in_headless_chromium(built_report, tmp_path):
+    _, out, index, _ = built_report
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run([chromium(), *flags, "--dump-dom", index.as_uri()], capture_output=True, text=True, timeout=120)
+    assert 'data-broken-images="0"' in dom.stdout, dom.stderr[-2000:]
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium(), *flags, f"--screenshot={shot}", "--window-size=1300,2400", index.as_uri()],
+                   capture_output=True, timeout=120)
+    import matplotlib.image
+
+    img = matplotlib.image.imread(shot)
+    assert img.shape[0] >= 2000 and img[..., :3].std() > 0.05  # rendered content, not a blank page
+    nb_dom = subprocess.run([chromium(), *flags, "--dump-dom", (out / "notebooks" / "separation.html").as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert "‖(I − P) Y‖" in nb_dom.stdout or "‖(I − P)Y‖" in nb_dom.stdout  # maths shown as readable text
