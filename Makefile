@@ -46,6 +46,7 @@ help:
 	@echo "make test        run the whole test suite"
 	@echo "make QUICK=1     every notebook at tiny sizes, into build/quick/"
 	@echo "make report      the offline claims report, build/report/index.html (part of make)"
+	@echo "make docs        refresh the README gallery in docs/ from a full build"
 	@echo "make run NB=separation PARAMS='eta=0.05 steps=2000'   one notebook, custom parameters, into build/run/"
 	@echo "make params NB=separation   list a notebook's parameters"
 	@echo "make bench       engine benchmark (bench/); make bench-deps adds the PyTorch/biotorch competitor"
@@ -68,6 +69,10 @@ $(BUILD)/notebooks/%.ipynb: notebooks/%.py $(CORE) $(STAMP)
 
 report: $(STAMP)
 	@$(PY) -m fa_core.report --build $(BUILD)
+
+# Refresh the README gallery (docs/) from a full build; commit docs/ afterwards.
+docs: $(STAMP)
+	$(PY) tools/docs.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

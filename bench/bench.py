@@ -185,6 +185,7 @@ def per_step(fn, budget, repeats=3, max_steps=1_000_000):
         return time.perf_counter() - t0
 
     setup = min(timed(0) for _ in range(repeats))
+    budget = max(budget, 3 * setup)  # the steps must outweigh the setup's jitter
     steps = 1
     while steps < max_steps and timed(steps) - setup < budget:
         steps *= 4

@@ -36,6 +36,7 @@ from .theory import (
     principal_angles,
     sketch_error,
     subspace_overlap,
+    top_singular_subspace,
 )
 
 __version__ = "0.1.0"
@@ -48,5 +49,5 @@ __all__ = [
     "grid", "sweep",
     "Target", "bump_spectrum", "head_tail_spectrum", "low_rank_spectrum", "make_target", "power_spectrum",
     "fa_limit", "fa_limit_error", "optimal_error", "optimal_fit", "orthonormal_basis", "principal_angles", "sketch_error",
-    "subspace_overlap",
+    "subspace_overlap", "top_singular_subspace",
 ]

@@ -19,7 +19,6 @@ from ._checks import as_finite_array, check_shape, positive_float, positive_int
 from .operators import DenseY, ReducedY
 from .reduced import ReducedBasis, compress
 from .rules import Rule, get_rule
-from .targets import Target
 from .theory import as_target
 
 STREAMS = ("target", "init", "feedback")

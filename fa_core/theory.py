@@ -147,6 +147,18 @@ def sketch_error(s: np.ndarray, D: np.ndarray) -> np.ndarray:
     return batched_sq_norm(residual, s.size**2, D).reshape(lead)
 
 
+def top_singular_subspace(target_or_Y, r: int, rtol: float = 1e-12) -> np.ndarray:
+    """Left singular vectors with σ_i ≥ σ_r (ties included), shape (n, q) with q ≥ r.
+
+    GD's rank-r representation lies in this subspace; it is the top-r
+    subspace itself when σ_r > σ_{r+1}, and larger when σ_r is tied.
+    """
+    t = as_target(target_or_Y)
+    positive_int(r, "r", high=t.k)
+    q = int(np.sum(t.s >= t.s[r - 1] * (1 - rtol)))
+    return t.U[:, :q]
+
+
 def orthonormal_basis(A: np.ndarray) -> np.ndarray:
     """Orthonormal basis of col(A) by thin QR (A assumed full column rank)."""
     return np.linalg.qr(A)[0]

@@ -64,7 +64,6 @@ build_dir = "../build/interactive"  # figures/ and results/ are written here
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
-import seaborn as sns
 
 import fa_core as fa
 from fa_core import plotting as fp

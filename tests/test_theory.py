@@ -104,3 +104,11 @@ def test_sketch_error_matches_fa_limit_error_in_coordinates():
     t = fa.make_target(fa.power_spectrum(7), 9, 8, rng=1)
     B = np.random.default_rng(2).standard_normal((4, 3, 8))
     np.testing.assert_allclose(fa.sketch_error(t.s, B @ t.V), fa.fa_limit_error(t, B))
+
+
+def test_top_singular_subspace_includes_ties():
+    t = fa.make_target([1.0, 1.0, 1.0, 0.5], 8, 6, rng=0)
+    assert fa.top_singular_subspace(t, 2).shape == (8, 3)
+    assert fa.top_singular_subspace(t, 4).shape == (8, 4)
+    u = fa.make_target([1.0, 0.7, 0.5], 8, 6, rng=0)
+    np.testing.assert_array_equal(fa.top_singular_subspace(u, 2), u.U[:, :2])
