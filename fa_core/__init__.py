@@ -17,7 +17,7 @@ here, so importing fa_core never pulls in matplotlib.
 from .engine import DivergenceError, Run, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
 from .metrics import decay_rate, first_hit
 from .network import DataY, gaussian_inputs, train_network, whitened_inputs
-from .rules import RULES, Rule, fa_invariant, balance, get_rule
+from .rules import RULES, Rule, balance, fa_invariant, get_rule, kolen_pollack, with_weight_decay
 from .sweep import grid, sweep
 from .targets import (
     Target,
@@ -45,7 +45,7 @@ __all__ = [
     "DivergenceError", "Run", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
     "decay_rate", "first_hit",
     "DataY", "gaussian_inputs", "train_network", "whitened_inputs",
-    "RULES", "Rule", "fa_invariant", "balance", "get_rule",
+    "RULES", "Rule", "fa_invariant", "balance", "get_rule", "kolen_pollack", "with_weight_decay",
     "grid", "sweep",
     "Target", "bump_spectrum", "head_tail_spectrum", "low_rank_spectrum", "make_target", "power_spectrum",
     "fa_limit", "fa_limit_error", "optimal_error", "optimal_fit", "orthonormal_basis", "principal_angles", "sketch_error",

@@ -55,6 +55,13 @@ CLAIMS = [
      "separation survives; minibatch SGD reaches the same limits. With anisotropic inputs the loss becomes "
      "Σ-weighted: FA's subspace is still col(Y Bᵀ) but its fit, and GD's optimum, change with Σ."),
 ]
+# Questions beyond the paper: shown in their own part of the report, after the claims.
+BEYOND = [
+    ("beyond_rules", "Which feedback rules close the separation?", "beyond_rules", ["rules"],
+     "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay, "
+     "closing the separation up to the shrinkage bias r·λ². FA with weight decay keeps FA's random subspace. "
+     "Magnitude-matched sign symmetry nearly closes the gap. Linear DRTP diverges at a constant step."),
+]
 _CDN = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
 _MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S | re.I)
 _STYLE = """
@@ -132,7 +139,12 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
         shutil.rmtree(out)
     (out / "notebooks").mkdir(parents=True)
     failures, sections, nb_links, seen = 0, [], [], {}
-    for anchor, title, notebook, figures, text in CLAIMS:
+    entries = [(e, False) for e in CLAIMS] + [(e, True) for e in BEYOND if (build_dir / "results" / f"{e[2]}.json").is_file()
+                                               or (build_dir / "notebooks" / f"{e[2]}.ipynb").is_file()]
+    for (anchor, title, notebook, figures, text), beyond in entries:
+        if beyond and not any(s.startswith("<h1") for s in sections):
+            sections.append('<h1 id="beyond">Beyond the paper</h1><p>Questions the paper does not answer, studied with the '
+                            "same rigour. These are not claims of the paper.</p>")
         if notebook not in seen:
             res_path = build_dir / "results" / f"{notebook}.json"
             ipynb = build_dir / "notebooks" / f"{notebook}.ipynb"

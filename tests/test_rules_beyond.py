@@ -1,0 +1,78 @@
+"""Rules beyond the paper: exact updates, reductions, and which engine each may use."""
+import numpy as np
+import pytest
+from conftest import rel
+
+import fa_core as fa
+
+
+def hand(Y, Z, W, B, eta, lam, rule):
+    E = Y - Z @ W
+    if rule == "kp":
+        return Z + eta * (E @ B.T - lam * Z), W + eta * (Z.T @ E - lam * W), B + eta * (Z.T @ E - lam * B)
+    if rule == "fa_wd":
+        return Z + eta * (E @ B.T - lam * Z), W + eta * (Z.T @ E - lam * W), B
+    if rule == "drtp":
+        return Z + eta * Y @ B.T, W + eta * Z.T @ E, B
+    Bt = np.mean(np.abs(W)) * np.sign(W)  # sign symmetry
+    return Z + eta * E @ Bt.T, W + eta * Z.T @ E, Bt
+
+
+CASES = [("kp", lambda: fa.kolen_pollack(0.05)), ("fa_wd", lambda: fa.with_weight_decay("fa", 0.05)),
+         ("drtp", lambda: "drtp"), ("sign_symmetry", lambda: "sign_symmetry")]
+
+
+@pytest.mark.parametrize("name, rule", CASES, ids=[c[0] for c in CASES])
+def test_one_step_matches_hand_formula(small_problem, name, rule):
+    t, Z, W, B = small_problem
+    engines = ["dense"] if name == "sign_symmetry" else ["dense", "reduced"]
+    for engine in engines:
+        run = fa.train(t, 5, rule(), steps=1, eta=0.07, Z0=Z, W0=W, B=B, engine=engine)
+        Zh, Wh, Bh = hand(t.Y, Z, W, B, 0.07, 0.05, name)
+        assert rel(run.Z[0], Zh) < 1e-13 and rel(run.W[0], Wh) < 1e-13 and rel(run.B[0], Bh) < 1e-13, engine
+
+
+def test_kolen_pollack_with_B0_equal_W0_is_gd_with_weight_decay(small_problem):
+    t, Z, W, _ = small_problem
+    kp = fa.train(t, 5, fa.kolen_pollack(0.03), steps=300, eta=0.05, Z0=Z, W0=W, B=W)
+    gd = fa.train(t, 5, fa.with_weight_decay("gd", 0.03), steps=300, eta=0.05, Z0=Z, W0=W)
+    assert rel(kp.Z, gd.Z) < 1e-12 and rel(kp.W, gd.W) < 1e-12 and rel(kp.B, kp.W) < 1e-12
+
+
+def test_kolen_pollack_feedback_converges_to_W(small_problem):
+    t, Z, W, B = small_problem
+    run = fa.train(t, 5, fa.kolen_pollack(0.1), steps=3000, eta=0.1, Z0=Z, W0=W, B=B)
+    gap0 = np.linalg.norm(B - W)
+    assert np.linalg.norm(run.B[0] - run.W[0]) < 1e-6 * gap0  # shrinks by (1 − ηλ) per step
+
+
+def test_weight_decay_zero_is_the_base_rule(small_problem):
+    t, Z, W, B = small_problem
+    a = fa.train(t, 5, fa.with_weight_decay("fa", 0.0), steps=50, eta=0.1, Z0=Z, W0=W, B=B, engine="dense")
+    b = fa.train(t, 5, "fa", steps=50, eta=0.1, Z0=Z, W0=W, B=B, engine="dense")
+    assert np.array_equal(a.Z, b.Z)
+
+
+def test_drtp_uses_fas_subspace_then_diverges_as_derived():
+    t = fa.make_target(fa.head_tail_spectrum(3, 5, 0.3), 20, 16, rng=3)
+    d = fa.train(t, 3, "drtp", steps=100, eta=0.05, seeds=3, init_scale=0.0, record=["Z_sq"])
+    assert fa.principal_angles(d.Z, t.Y @ d.B.mT).max() < 1e-9
+    growth = np.sqrt(d["Z_sq"][:, -1] / d["Z_sq"][:, d.steps.searchsorted(50)])
+    np.testing.assert_allclose(growth, 100 / 50, rtol=1e-12)  # Z = t η Y Bᵀ: linear growth
+    with pytest.raises(fa.DivergenceError) as info:
+        fa.train(t, 3, "drtp", steps=2000, eta=0.05, seeds=3, init_scale=0.0)
+    assert info.value.rule == "drtp" and info.value.step < 2000
+
+
+def test_sign_symmetry_is_dense_only(small_problem):
+    t, *_ = small_problem
+    with pytest.raises(ValueError, match="not"):
+        fa.train(t, 4, "sign_symmetry", steps=1, eta=0.1, engine="reduced")
+    assert fa.train(t, 4, "sign_symmetry", steps=1, eta=0.1).engine == "dense"
+
+
+def test_bad_decay_is_rejected():
+    with pytest.raises(ValueError, match="lam"):
+        fa.kolen_pollack(-0.1)
+    with pytest.raises(ValueError, match="lam"):
+        fa.with_weight_decay("fa", float("nan"))
