@@ -14,6 +14,7 @@ operators/reduced (dense and exact reduced coordinates), metrics, theory
 (closed forms). Plotting lives in ``fa_core.plotting`` and is not imported
 here, so importing fa_core never pulls in matplotlib.
 """
+from .deep import DeepRun, train_deep
 from .engine import DivergenceError, Run, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
 from .metrics import decay_rate, first_hit
 from .network import DataY, gaussian_inputs, train_network, whitened_inputs
@@ -42,6 +43,7 @@ from .theory import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeepRun", "train_deep",
     "DivergenceError", "Run", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
     "decay_rate", "first_hit",
     "DataY", "gaussian_inputs", "train_network", "whitened_inputs",

@@ -61,6 +61,10 @@ BEYOND = [
      "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay, "
      "closing the separation up to the shrinkage bias r·λ². FA with weight decay keeps FA's random subspace. "
      "Magnitude-matched sign symmetry nearly closes the gap. Linear DRTP diverges at a constant step."),
+    ("beyond_depth", "Does depth change the picture? Y ≈ Z₁Z₂Z₃", "beyond_depth", ["depth"],
+     "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
+     "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop reaches. "
+     "Only the last feedback matrix matters, because col(Y(B₂B₃)ᵀ) = col(Y B₃ᵀ)."),
 ]
 _CDN = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
 _MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S | re.I)
