@@ -25,6 +25,18 @@ from .operators import batched_sq_norm
 from .rules import Rule
 
 
+def _relu_grad(u: np.ndarray) -> np.ndarray:
+    return (u > 0).astype(u.dtype)
+
+
+# name -> (σ, σ′); "linear" is the paper's setting
+ACTIVATIONS = {
+    "linear": (None, None),
+    "tanh": (np.tanh, lambda u: 1.0 - np.tanh(u) ** 2),
+    "relu": (lambda u: np.maximum(u, 0.0), _relu_grad),
+}
+
+
 class DataY:
     """A target seen through data: the network's forward and backward passes.
 
@@ -36,35 +48,52 @@ class DataY:
         Targets, one per row.
     moments : bool, default False
         Compute the gradients from the sufficient statistics Σ̂ = XᵀX/N and
-        XᵀT/N (cost independent of N; the same gradient up to rounding).
-        The loss is always computed from the samples, as a sum of squares.
+        XᵀT/N (cost independent of N; the same gradient up to rounding). Linear
+        networks only. The loss is always computed from the samples.
+    activation : {"linear", "tanh", "relu"}
+        Hidden units h = σ(Zᵀx). With a nonlinearity the error reaching the
+        first layer is Xᵀ[(e Fᵀ) ⊙ σ′(XZ)]/N, so GD is backprop and FA sends
+        e through Bᵀ instead of Wᵀ.
     """
 
-    def __init__(self, X: np.ndarray, T: np.ndarray, moments: bool = False):
+    def __init__(self, X: np.ndarray, T: np.ndarray, moments: bool = False, activation: str = "linear"):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        if moments and activation != "linear":
+            raise ValueError("moments=True needs activation='linear' (the sufficient statistics are linear)")
         self.X, self.T = X, T
         self.N = X.shape[-2]
+        self.sigma, self.dsigma = ACTIVATIONS[activation]
         self.moments = (X.mT @ X / self.N, X.mT @ T / self.N) if moments else None
 
+    def hidden(self, Z: np.ndarray) -> np.ndarray:
+        """Hidden activity σ(XZ), shape (S, N, r)."""
+        U = self.X @ Z
+        return U if self.sigma is None else self.sigma(U)
+
     def E(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """Output errors e = T − (XZ)W on every sample, shape (S, N, m)."""
-        return self.T - (self.X @ Z) @ W
+        """Output errors e = T − σ(XZ)W on every sample, shape (S, N, m)."""
+        return self.T - self.hidden(Z) @ W
 
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
-        """Xᵀ (e Fᵀ) / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
+        """Xᵀ[(e Fᵀ) ⊙ σ′(XZ)] / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
         if self.moments:
             Sxx, Sxt = self.moments
             return Sxt @ F.mT - Sxx @ (Z @ (W @ F.mT))
-        return self.X.mT @ (self.E(Z, W) @ F.mT) / self.N
+        back = self.E(Z, W) @ F.mT
+        if self.dsigma is not None:
+            back *= self.dsigma(self.X @ Z)
+        return self.X.mT @ back / self.N
 
     def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """(XG)ᵀ e / N: the second layer's update with hidden activity XG, shape (S, r, m)."""
+        """σ(XG)ᵀ e / N: the second layer's update with hidden activity σ(XG), shape (S, r, m)."""
         if self.moments:
             Sxx, Sxt = self.moments
             return G.mT @ Sxt - (G.mT @ (Sxx @ Z)) @ W
-        return (self.X @ G).mT @ self.E(Z, W) / self.N
+        return self.hidden(G).mT @ self.E(Z, W) / self.N
 
     def sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """2L = ‖T − XZW‖²_F / N per seed, a sum of squares."""
+        """2L = ‖T − σ(XZ)W‖²_F / N per seed, a sum of squares."""
         return batched_sq_norm(self.E, self.N * self.T.shape[-1], Z, W) / self.N
 
 
@@ -102,12 +131,13 @@ def train_network(
     W0=None,
     batch_size: int | None = None,
     eta_decay: float | None = None,
+    activation: str = "linear",
     record: Sequence[str] = ("error",),
     record_at=None,
     tol: float | None = None,
     progress: bool = False,
 ) -> Run:
-    """Train the two-layer linear network x → Wᵀ Zᵀ x on samples, batched over seeds.
+    """Train the two-layer network x → Wᵀ σ(Zᵀ x) on samples, batched over seeds.
 
     Parameters
     ----------
@@ -129,6 +159,8 @@ def train_network(
     eta_decay : float, optional
         Step-size schedule η_t = η / (1 + t / eta_decay) (η halves after
         ``eta_decay`` steps); constant if omitted.
+    activation : {"linear", "tanh", "relu"}
+        Hidden nonlinearity σ; "linear" (default) is the paper's setting.
 
     Returns
     -------
@@ -152,13 +184,14 @@ def train_network(
     rule_, seeds_, names, at, tol, state = setup(n, m, r, rule, steps, eta, seeds, init_scale, B, feedback_scale,
                                                  Z0, W0, record, record_at, tol)
     eta, steps = float(eta), int(steps)
-    full = DataY(X, T, moments=True)  # full-batch gradients from XᵀX/N and XᵀT/N
+    linear = activation == "linear"
+    full = DataY(X, T, moments=linear, activation=activation)  # linear: gradients from XᵀX/N and XᵀT/N
     sq_norm = float(np.sum(T**2) / N)
     update_op = None
     if batch_size is not None:
         b = positive_int(batch_size, "batch_size", high=N)
         gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in seeds_]
-        update_op = lambda step: _batch(X, T, gens, b)  # noqa: E731
+        update_op = lambda step: _batch(X, T, gens, b, activation)  # noqa: E731
     eta_at = None
     if eta_decay is not None:
         decay = positive_float(eta_decay, "eta_decay")
@@ -168,7 +201,7 @@ def train_network(
     return Run(rule_.name, eta, seeds_, at, metrics, sq_norm, "network", final, None)
 
 
-def _batch(X: np.ndarray, T: np.ndarray, gens: list[np.random.Generator], b: int) -> DataY:
+def _batch(X: np.ndarray, T: np.ndarray, gens: list[np.random.Generator], b: int, activation: str) -> DataY:
     """One minibatch per seed, sampled without replacement: X_b (S, b, n), T_b (S, b, m)."""
     idx = np.stack([g.permutation(X.shape[0])[:b] for g in gens])
-    return DataY(X[idx], T[idx])
+    return DataY(X[idx], T[idx], activation=activation)

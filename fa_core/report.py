@@ -65,6 +65,10 @@ BEYOND = [
      "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
      "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop reaches. "
      "Only the last feedback matrix matters, because col(Y(B₂B₃)ᵀ) = col(Y B₃ᵀ)."),
+    ("beyond_nonlinear", "Does the picture survive nonlinearity?", "beyond_nonlinear", ["nonlinear"],
+     "A tanh or ReLU student with fewer hidden units than its teacher, trained on Gaussian inputs: FA stops above "
+     "backprop on every seed, on training and test data, and the two learn clearly different first layers. These are "
+     "measurements; the paper's theory covers linear networks only."),
 ]
 _CDN = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
 _MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S | re.I)

@@ -100,3 +100,34 @@ def test_network_bad_input(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         fa.train_network(args.pop("X"), args.pop("T"), args.pop("r"), **args)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_nonlinear_step_is_backprop_and_fa_formula(activation):
+    rng = np.random.default_rng(7)
+    N, n, m, r = 50, 6, 4, 3
+    X, T = rng.standard_normal((N, n)), rng.standard_normal((N, m))
+    Z, W, B = rng.standard_normal((n, r)), rng.standard_normal((r, m)), rng.standard_normal((r, m))
+    sigma, dsigma = fa.network.ACTIVATIONS[activation]
+    U = X @ Z
+    H = sigma(U)
+    e = T - H @ W
+    for rule, F in (("gd", W), ("fa", B)):
+        run = fa.train_network(X, T, r, rule, steps=1, eta=0.05, Z0=Z, W0=W, B=B, activation=activation)
+        assert rel(run.Z[0], Z + 0.05 * X.T @ ((e @ F.T) * dsigma(U)) / N) < 1e-13
+        assert rel(run.W[0], W + 0.05 * H.T @ e / N) < 1e-13
+        assert np.isclose(run.error[0, 0], np.sum(e**2) / N)
+
+
+def test_nonlinear_gd_decreases_the_loss():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((200, 8))
+    T = np.tanh(X @ rng.standard_normal((8, 5))) @ rng.standard_normal((5, 3)) / 3
+    run = fa.train_network(X, T, 3, "gd", steps=2000, eta=0.05, seeds=3, init_scale=0.5, activation="tanh",
+                           record_at=np.arange(0, 2001, 10))
+    assert np.all(np.diff(run.error, axis=1) <= 1e-15) and run.error[:, -1].max() < 0.5 * run.error[:, 0].min()
+
+
+def test_activation_is_validated():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        fa.train_network(np.ones((5, 3)), np.ones((5, 2)), 1, steps=1, eta=0.1, activation="sigmoid")
