@@ -15,7 +15,7 @@ operators/reduced (dense and exact reduced coordinates), metrics, theory
 here, so importing fa_core never pulls in matplotlib.
 """
 from .deep import DeepRun, train_deep
-from .engine import DivergenceError, Run, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
+from .engine import DivergenceError, Run, correlated_feedback, starting_point, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
 from .metrics import decay_rate, first_hit
 from .network import DataY, gaussian_inputs, train_network, whitened_inputs
 from .rules import RULES, Rule, balance, fa_invariant, get_rule, kolen_pollack, with_weight_decay
@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeepRun", "train_deep",
-    "DivergenceError", "Run", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
+    "DivergenceError", "Run", "correlated_feedback", "starting_point", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
     "decay_rate", "first_hit",
     "DataY", "gaussian_inputs", "train_network", "whitened_inputs",
     "RULES", "Rule", "fa_invariant", "balance", "get_rule", "kolen_pollack", "with_weight_decay",

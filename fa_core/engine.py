@@ -74,6 +74,20 @@ def feedback_matrix(rng: np.random.Generator, r: int, m: int, scale: float = 1.0
     return scale / np.sqrt(m) * rng.standard_normal((r, m))
 
 
+def correlated_feedback(W0: np.ndarray, G: np.ndarray, rho: float) -> np.ndarray:
+    """ρ-correlated feedback B = ρ W₀ + √(1 − ρ²) G (Bordelon & Pehlevan 2022).
+
+    ``W0`` and ``G`` should have the same scale (e.g. init_scale = feedback_scale);
+    ρ = 0 is plain FA with feedback G, ρ = 1 feeds back the initial forward weights.
+    """
+    if isinstance(rho, bool) or not isinstance(rho, (int, float, np.floating)) or not 0 <= rho <= 1:
+        raise ValueError(f"rho must be a number in [0, 1]; got {rho!r}")
+    W0, G = np.asarray(W0, dtype=float), np.asarray(G, dtype=float)
+    if W0.shape != G.shape:
+        raise ValueError(f"W0 and G must have the same shape; got {W0.shape} and {G.shape}")
+    return rho * W0 + np.sqrt(1.0 - rho**2) * G
+
+
 def initial_factors(rng: np.random.Generator, n: int, m: int, r: int, scale: float):
     """Z₀ (n×r) with N(0, scale²/n) and W₀ (r×m) with N(0, scale²/m) entries.
 

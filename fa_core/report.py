@@ -57,10 +57,11 @@ CLAIMS = [
 ]
 # Questions beyond the paper: shown in their own part of the report, after the claims.
 BEYOND = [
-    ("beyond_rules", "Which feedback rules close the separation?", "beyond_rules", ["rules"],
+    ("beyond_rules", "Which feedback rules close the separation?", "beyond_rules", ["rules", "rho_correlated"],
      "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay, "
      "closing the separation up to the shrinkage bias r·λ². FA with weight decay keeps FA's random subspace. "
-     "Magnitude-matched sign symmetry nearly closes the gap. Linear DRTP diverges at a constant step."),
+     "Magnitude-matched sign symmetry nearly closes the gap. Linear DRTP diverges at a constant step. Feedback "
+     "correlated with the initial forward weights (ρ-correlated) does not close it."),
     ("beyond_depth", "Does depth change the picture? Y ≈ Z₁Z₂Z₃", "beyond_depth", ["depth"],
      "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
      "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop reaches. "
