@@ -124,7 +124,7 @@ for rule, (net, fac) in pairs.items():
     axes[0].plot(x, np.maximum(np.max(np.abs(net.error - fac.error), axis=0)[1:], tiny), color=st["color"], ls=st["ls"], label=st["label"])
     axes[1].plot(x, np.maximum(np.max(np.abs(net["cos_WB"] - fac["cos_WB"]), axis=0)[1:], tiny), color=st["color"], ls=st["ls"])
     axes[2].plot(x, np.maximum(np.max(np.abs(net["grad_angle"] - fac["grad_angle"]), axis=0)[1:], tiny), color=st["color"], ls=st["ls"])
-    axes[3].plot(checkpoints, np.maximum(angle_gap[rule], tiny), "o-", color=st["color"], ls=st["ls"])
+    axes[3].plot(checkpoints, np.maximum(angle_gap[rule], tiny), marker="o", color=st["color"], ls=st["ls"])
 titles = ["|network error − factorization error|", "|Δ cos(W, B)|", "|Δ angle(update, gradient)| (degrees)",
           "largest principal angle, Z_net vs Z_fact (rad)"]
 for ax, title in zip(axes, titles):

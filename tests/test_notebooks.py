@@ -46,6 +46,9 @@ def test_notebook_runs_quick_and_its_claims_hold(source, quick_build):
     text = out.read_text()
     assert '"start_time"' not in text and '"duration"' not in text  # stripped for byte-identical rebuilds
     assert "image/png" in text  # figures are shown inline too
+    nb = json.loads(text)
+    stderr = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o.get("name") == "stderr"]
+    assert not stderr, f"warnings break byte-identical rebuilds (they name the kernel's PID): {stderr[:1]}"
 
 
 def test_unknown_and_mistyped_parameters_are_rejected(tmp_path):
