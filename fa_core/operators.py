@@ -46,7 +46,7 @@ class DenseY:
 
     def sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """``‖Y - Z W‖²_F`` per seed, as a sum of squares (no cancellation)."""
-        return _blockwise_sq_norm(self.E, Z, W)
+        return batched_sq_norm(self.E, Z.shape[-2] * W.shape[-1], Z, W)
 
 
 class ReducedY:
@@ -83,12 +83,7 @@ class ReducedY:
 
     def sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """``‖Ỹ - Z W‖²_F`` per seed; equals the dense error exactly in exact arithmetic."""
-        return _blockwise_sq_norm(self.E, Z, W)
-
-
-def _blockwise_sq_norm(residual, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Σ of squared residual entries per seed, a few seeds at a time."""
-    return batched_sq_norm(residual, Z.shape[-2] * W.shape[-1], Z, W)
+        return batched_sq_norm(self.E, Z.shape[-2] * W.shape[-1], Z, W)
 
 
 def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:

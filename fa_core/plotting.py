@@ -75,8 +75,3 @@ def annotate_floor(ax, y: float, text: str) -> None:
     ax.axhline(y, color="0.4", lw=0.8, ls=":")
     ax.annotate(text, xy=(1, y), xycoords=("axes fraction", "data"), xytext=(-4, 3),
                 textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
-
-
-def close(fig) -> None:
-    """Close a figure after it has been shown and saved."""
-    plt.close(fig)

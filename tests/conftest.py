@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 # Pin BLAS threads before NumPy loads: reproducible bits, as in the Makefile.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -11,8 +12,19 @@ import pytest  # noqa: E402
 import fa_core as fa  # noqa: E402
 from fa_core import pipeline  # noqa: E402
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+
+
+def load_script(relpath: str):
+    """Import a script that is not part of the package (bench/, tools/) as a module."""
+    import importlib.util
+
+    path = ROOT / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def rel(a, b):

@@ -1,16 +1,11 @@
 """The benchmark compares implementations of the same algorithm (timings are never asserted here)."""
-import importlib.util
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_script
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "bench" / "bench.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench/bench.py")
 
 
 def test_every_competitor_runs_the_same_fa_trajectory():

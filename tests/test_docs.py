@@ -1,17 +1,12 @@
 """The README gallery shows figures made by the current code, and every one is there."""
-import importlib.util
 import json
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT, load_script
 
 
 def docs_tool():
-    spec = importlib.util.spec_from_file_location("docs_tool", ROOT / "tools" / "docs.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/docs.py")
 
 
 def test_docs_come_from_the_current_code():
