@@ -17,12 +17,14 @@ DFA coincide; seed i draws the same Z₀, W₀, B as there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from itertools import accumulate
 from typing import Sequence
 
 import numpy as np
 
 from ._checks import positive_float, positive_int
-from .engine import _check_divergence, _record_steps, as_seeds, streams, DIVERGENCE_FACTOR
+from .engine import _record_steps, as_seeds, record_loop, streams
 from .theory import as_target
 
 DEEP_RULES = ("bp", "fa", "dfa")
@@ -85,10 +87,7 @@ def _draw(seeds, n, m, r, depth, rule, init_scale, feedback_scale):
 
 
 def _product(mats: Sequence[np.ndarray]):
-    out = None
-    for M in mats:
-        out = M if out is None else out @ M
-    return out
+    return reduce(np.matmul, mats)
 
 
 def deep_step(Y, Zs, feedback, rule: str, eta: float):
@@ -100,11 +99,12 @@ def deep_step(Y, Zs, feedback, rule: str, eta: float):
     B_{l+1}⋯B_L (fa) or D_l (dfa); G_L = I and P₀ = I.
     """
     L = len(Zs)
-    E = Y - _product(Zs)
+    prefix = list(accumulate(Zs, np.matmul))  # P₁, …, P_L
+    E = Y - prefix[-1]
     new = []
     for l in range(L):
         back = E if l == L - 1 else E @ _carrier(Zs, feedback, rule, l).mT
-        grad = back if l == 0 else _product(Zs[:l]).mT @ back
+        grad = back if l == 0 else prefix[l - 1].mT @ back
         new.append(Zs[l] + eta * grad)
     return new
 
@@ -149,19 +149,16 @@ def train_deep(target_or_Y, r: int, rule: str = "fa", *, depth: int = 3, steps: 
     at = _record_steps(record_at, steps)
     Zs, feedback = _draw(seeds_, t.n, t.m, r, depth, rule, positive_float(init_scale, "init_scale", allow_zero=True),
                          positive_float(feedback_scale, "feedback_scale"))
+    if tol is not None:
+        tol = positive_float(tol, "tol")
     Y = t.Y
     err = np.empty((len(seeds_), at.size))
-    limit, j = DIVERGENCE_FACTOR * t.sq_norm, 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in range(steps + 1):
-            if step == at[j]:
-                E = Y - _product(Zs)
-                err[:, j] = np.einsum("sij,sij->s", E, E)
-                if j == 0:
-                    limit = DIVERGENCE_FACTOR * max(t.sq_norm, float(err[:, 0].max()))
-                _check_divergence(err[:, j], limit, f"deep {rule}", eta, step, float(t.s[0]))
-                j += 1
-                if j == at.size or (tol is not None and np.all(err[:, j - 1] < tol * t.sq_norm)):
-                    break
-            Zs = deep_step(Y, Zs, feedback, rule, eta)
+
+    def measure(Zs, j):
+        E = Y - _product(Zs)
+        err[:, j] = np.einsum("sij,sij->s", E, E)
+        return err[:, j]
+
+    Zs, j = record_loop(Zs, lambda Zs, step: deep_step(Y, Zs, feedback, rule, eta), measure, steps=steps, at=at,
+                        sq_norm=t.sq_norm, scale=float(t.s[0]), rule_name=f"deep {rule}", eta=eta, tol=tol)
     return DeepRun(rule, at[:j], err[:, :j], t.sq_norm, Zs, feedback)

@@ -342,33 +342,58 @@ def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[st
     metrics : dict of str to ndarray (S, T'), at : ndarray (T',), state
         T' < T when ``tol`` stopped the run early.
     """
-    Z, W, Bm = state
-    out = {name: np.empty((Z.shape[0], at.size)) for name in names}
-    ctx = SimpleNamespace(Y=Y, rule=rule, Z=Z, W=W, B=Bm, C0=rule.invariant(Z, W, Bm))
+    out = {name: np.empty((state[0].shape[0], at.size)) for name in names}
+    ctx = SimpleNamespace(Y=Y, rule=rule, C0=rule.invariant(*state))
+
+    def measure(state, j):
+        ctx.Z, ctx.W, ctx.B = state
+        out["error"][:, j] = err = Y.sq_error(ctx.Z, ctx.W)
+        for name in names[1:]:
+            out[name][:, j] = _metrics.RECORDERS[name][1](ctx)
+        return err
+
+    def advance(state, step):
+        op = Y if update_op is None else update_op(step)
+        return rule.step(op, *state, eta if eta_at is None else eta_at(step))
+
+    state, j = record_loop(state, advance, measure, steps=steps, at=at, sq_norm=sq_norm, scale=scale,
+                           rule_name=rule.name, eta=eta, tol=tol, progress=progress)
+    return {name: values[:, :j] for name, values in out.items()}, at[:j], state
+
+
+def record_loop(state, advance, measure, *, steps: int, at: np.ndarray, sq_norm: float, scale: float, rule_name: str,
+                eta: float, tol: float | None = None, progress: bool = False):
+    """The training loop every trainer shares: advance, record, stop.
+
+    ``advance(state, step)`` returns the next state; at each step in ``at``,
+    ``measure(state, j)`` records column j and returns the per-seed squared
+    error, which is checked for divergence (non-finite, or more than
+    ``DIVERGENCE_FACTOR`` times its start or ‖Y‖²) and, with ``tol``, for early
+    stopping once every seed is below ``tol · sq_norm``.
+
+    Returns
+    -------
+    state, j : the final state and the number of recorded columns.
+    """
     limit = DIVERGENCE_FACTOR * sq_norm
     bar = _progress(steps, progress)
     j = 0
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps + 1):
             if step == at[j]:
-                ctx.Z, ctx.W, ctx.B = Z, W, Bm
-                err = Y.sq_error(Z, W)
+                err = measure(state, j)
                 if j == 0:
                     limit = DIVERGENCE_FACTOR * max(sq_norm, float(np.max(err)))
-                _check_divergence(err, limit, rule.name, eta, step, scale)
-                out["error"][:, j] = err
-                for name in names[1:]:
-                    out[name][:, j] = _metrics.RECORDERS[name][1](ctx)
+                _check_divergence(err, limit, rule_name, eta, step, scale)
                 j += 1
                 if j == at.size or (tol is not None and np.all(err < tol * sq_norm)):
                     break
-            op = Y if update_op is None else update_op(step)
-            Z, W, Bm = rule.step(op, Z, W, Bm, eta if eta_at is None else eta_at(step))
+            state = advance(state, step)
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
-    return {name: values[:, :j] for name, values in out.items()}, at[:j], (Z, W, Bm)
+    return state, j
 
 
 def _check_divergence(err: np.ndarray, limit: float, rule: str, eta: float, step: int, scale: float) -> None:

@@ -65,24 +65,42 @@ class DataY:
         self.N = X.shape[-2]
         self.sigma, self.dsigma = ACTIVATIONS[activation]
         self.moments = (X.mT @ X / self.N, X.mT @ T / self.N) if moments else None
+        self._last = None  # (Z, W, XZ, σ(XZ), e) of the latest forward pass
+
+    def _forward(self, Z: np.ndarray, W: np.ndarray):
+        """XZ, σ(XZ) and e = T − σ(XZ)W, computed once per (Z, W).
+
+        A step asks for E Fᵀ and then Gᵀ E at the same (Z, W); both reuse one
+        forward pass. The key is the arrays' identity, which is safe because
+        neither the rules nor the engine modify an array in place.
+        """
+        last = self._last
+        if last is None or last[0] is not Z or last[1] is not W:
+            U = self.X @ Z
+            H = U if self.sigma is None else self.sigma(U)
+            last = self._last = (Z, W, U, H, self.T - H @ W)
+        return last[2:]
 
     def hidden(self, Z: np.ndarray) -> np.ndarray:
         """Hidden activity σ(XZ), shape (S, N, r)."""
+        if self._last is not None and self._last[0] is Z:
+            return self._last[3]
         U = self.X @ Z
         return U if self.sigma is None else self.sigma(U)
 
     def E(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """Output errors e = T − σ(XZ)W on every sample, shape (S, N, m)."""
-        return self.T - self.hidden(Z) @ W
+        """Output errors e = T − σ(XZ)W on every sample, shape (S, N, m). Do not modify in place."""
+        return self._forward(Z, W)[2]
 
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
         """Xᵀ[(e Fᵀ) ⊙ σ′(XZ)] / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
         if self.moments:
             Sxx, Sxt = self.moments
             return Sxt @ F.mT - Sxx @ (Z @ (W @ F.mT))
-        back = self.E(Z, W) @ F.mT
+        U, _, E = self._forward(Z, W)
+        back = E @ F.mT
         if self.dsigma is not None:
-            back *= self.dsigma(self.X @ Z)
+            back *= self.dsigma(U)
         return self.X.mT @ back / self.N
 
     def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -90,7 +108,8 @@ class DataY:
         if self.moments:
             Sxx, Sxt = self.moments
             return G.mT @ Sxt - (G.mT @ (Sxx @ Z)) @ W
-        return self.hidden(G).mT @ self.E(Z, W) / self.N
+        E = self.E(Z, W)
+        return self.hidden(G).mT @ E / self.N
 
     def sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """2L = ‖T − σ(XZ)W‖²_F / N per seed, a sum of squares."""

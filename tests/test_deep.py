@@ -49,10 +49,21 @@ def test_first_layer_is_pinned_to_a_random_sketch(target, rule):
     assert fa.fa_limit_error(target, test).min() > fa.optimal_error(target, 3)  # that sketch is not the optimum
 
 
+def test_deep_tol_stops_early_like_train():
+    exact = fa.make_target(fa.low_rank_spectrum(3), 18, 14, rng=2)  # rank 3 = r: the error can reach 0
+    full = fa.train_deep(exact, 3, "bp", steps=3000, eta=0.1, seeds=2, init_scale=0.3)
+    early = fa.train_deep(exact, 3, "bp", steps=3000, eta=0.1, seeds=2, init_scale=0.3, tol=1e-3)
+    n = early.steps.size
+    assert n < full.steps.size and early.rel_error[:, -1].max() < 1e-3 <= early.rel_error[:, -2].max()
+    assert np.array_equal(early.error, full.error[:, :n])
+
+
 def test_deep_bad_input(target):
     with pytest.raises(ValueError, match="rule must be one of"):
         fa.train_deep(target, 3, "gd", steps=1, eta=0.1)
     with pytest.raises(ValueError, match=r"depth must be in \[2, inf\]"):
         fa.train_deep(target, 3, "fa", depth=1, steps=1, eta=0.1)
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        fa.train_deep(target, 3, "fa", steps=5, eta=0.1, tol=-1.0)
     with pytest.raises(fa.DivergenceError):
         fa.train_deep(target, 3, "bp", steps=3000, eta=5.0, seeds=2, init_scale=0.5)

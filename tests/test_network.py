@@ -131,3 +131,22 @@ def test_nonlinear_gd_decreases_the_loss():
 def test_activation_is_validated():
     with pytest.raises(ValueError, match="activation must be one of"):
         fa.train_network(np.ones((5, 3)), np.ones((5, 2)), 1, steps=1, eta=0.1, activation="sigmoid")
+
+
+@pytest.mark.parametrize("activation", ["linear", "tanh", "relu"])
+def test_forward_pass_reuse_never_returns_stale_results(activation):
+    """E Fᵀ and Gᵀ E share one forward pass per (Z, W); interleaved calls must still be exact."""
+    rng = np.random.default_rng(11)
+    X, T = rng.standard_normal((40, 6)), rng.standard_normal((40, 4))
+    Z1, Z2 = rng.standard_normal((2, 1, 6, 3))
+    W1, W2 = rng.standard_normal((2, 1, 3, 4))
+    F, G = rng.standard_normal((1, 3, 4)), rng.standard_normal((1, 6, 3))
+    op = fa.DataY(X, T, activation=activation)
+
+    def fresh(method, *args):  # a new operator has nothing to reuse
+        return getattr(fa.DataY(X, T, activation=activation), method)(*args)
+
+    for method, args in [("E_Ft", (Z1, W1, F)), ("Gt_E", (Z1, Z1, W1)), ("Gt_E", (G, Z1, W1)), ("E_Ft", (Z2, W1, F)),
+                         ("Gt_E", (Z1, Z2, W2)), ("E_Ft", (Z1, W2, F)), ("Gt_E", (Z2, Z1, W2))]:
+        assert np.array_equal(getattr(op, method)(*args), fresh(method, *args)), (method, activation)
+    assert np.array_equal(op.sq_error(Z1, W1), fresh("sq_error", Z1, W1))
