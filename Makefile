@@ -33,7 +33,10 @@ LOCK  := $(wildcard requirements/lock-py$(PYVER).txt)
 
 SOURCES   := $(sort $(wildcard notebooks/*.py))
 NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
-CORE      := $(wildcard fa_core/*.py)
+# A notebook depends on the science and on the tooling it runs with; never on the
+# report, the catalog or the docs tool, so editing those reruns no notebook.
+CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py companion/figures.py \
+             companion/notebook.py companion/pipeline.py
 
 .PHONY: all figures report docs test run params clean distclean venv bench bench-deps help
 # Build every figure, then the report, even if a notebook failed (its ✗ shows in the report); then fail.
@@ -65,14 +68,14 @@ figures: $(NOTEBOOKS)
 
 $(BUILD)/notebooks/%.ipynb: notebooks/%.py $(CORE) $(STAMP)
 	@mkdir -p $(@D)
-	TQDM_DISABLE=1 $(PY) -m fa_core.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
+	TQDM_DISABLE=1 $(PY) -m companion.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
 
 report: $(STAMP)
-	@$(PY) -m fa_core.report --build $(BUILD)
+	@$(PY) -m companion.report --build $(BUILD)
 
 # Refresh the README gallery (docs/) from a full build; commit docs/ afterwards.
 docs: $(STAMP)
-	$(PY) tools/docs.py
+	$(PY) -m companion.docs
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -81,11 +84,11 @@ NB ?=
 PARAMS ?=
 run: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make run NB=<name> PARAMS='name=value ...'  (names: $(notdir $(basename $(SOURCES))))"; exit 2; }
-	$(PY) -m fa_core.pipeline notebooks/$(NB).py --build-dir build/run --output build/run/notebooks/$(NB).ipynb $(foreach p,$(PARAMS),-p '$(p)')
+	$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build/run --output build/run/notebooks/$(NB).ipynb $(foreach p,$(PARAMS),-p '$(p)')
 
 params: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make params NB=<name>"; exit 2; }
-	@$(PY) -m fa_core.pipeline notebooks/$(NB).py --build-dir build --list-params
+	@$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build --list-params
 
 BENCH_ARGS ?=
 bench: $(STAMP)

@@ -50,8 +50,8 @@ def run_fa_core(target, seeds, steps, engine):
 
 def start(target, seed):
     """The same Z₀, W₀, B that fa_core.train draws for this seed."""
-    run = fa.train(target, R, "fa", steps=0, eta=ETA, seeds=[seed], init_scale=0.1, engine="dense")
-    return run.Z[0], run.W[0], run.B[0]
+    st = fa.starting_point(target.n, target.m, R, [seed], init_scale=0.1)
+    return st.Z0[0], st.W0[0], st.B[0]
 
 
 def loop_numpy(target, seeds, steps):
@@ -279,7 +279,7 @@ def plot(rows, competitors, S0, stem):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fa_core import plotting as fp
+    from companion import figures as fp
 
     fp.use_style()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6))

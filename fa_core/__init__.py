@@ -9,47 +9,37 @@ Works: A Case Study of Low-Rank Matrix Factorization" (AISTATS 2022).
     >>> bool(run.rel_error[:, -1].max() < 1e-10)
     True
 
-Modules: targets (problems), rules (update rules), engine (training loop),
-operators/reduced (dense and exact reduced coordinates), metrics, theory
-(closed forms). Plotting lives in ``fa_core.plotting`` and is not imported
-here, so importing fa_core never pulls in matplotlib.
+The names below are the everyday API. Five modules are public too, for the
+specialised parts: ``fa_core.theory`` (every closed form), ``fa_core.linalg``
+(Haar draws, SPD square roots, bases and angles), ``fa_core.metrics``
+(recorders and trajectory fits), ``fa_core.network`` (the data operator and
+activations) and ``fa_core.rules_beyond`` (feedback rules beyond the paper). NumPy is the only dependency: importing fa_core never
+loads matplotlib or the notebook tooling (that is the ``companion`` package).
 """
-from .deep import DeepRun, train_deep
-from .engine import DivergenceError, Run, correlated_feedback, starting_point, as_seeds, feedback_matrix, initial_factors, log_steps, streams, train
-from .metrics import decay_rate, first_hit
-from .network import DataY, gaussian_inputs, train_network, whitened_inputs
-from .rules import RULES, Rule, balance, fa_invariant, get_rule, kolen_pollack, with_weight_decay
+from . import linalg, metrics, network, rules_beyond, theory
+from .deep import train_deep
+from .factorization import train
+from .linalg import principal_angles, subspace_overlap
+from .loop import DivergenceError, Run
+from .network import gaussian_inputs, train_network, whitened_inputs
+from .rules import RULES, Rule
+from .rules_beyond import kolen_pollack, with_weight_decay
+from .start import Start, starting_point, streams
 from .sweep import grid, sweep
-from .targets import (
-    Target,
-    bump_spectrum,
-    head_tail_spectrum,
-    low_rank_spectrum,
-    make_target,
-    power_spectrum,
-)
-from .theory import (
-    fa_limit,
-    fa_limit_error,
-    optimal_error,
-    optimal_fit,
-    orthonormal_basis,
-    principal_angles,
-    sketch_error,
-    subspace_overlap,
-    top_singular_subspace,
-)
+from .targets import Target, bump_spectrum, head_tail_spectrum, low_rank_spectrum, make_target, power_spectrum
+from .theory import fa_limit_error, optimal_error
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DeepRun", "train_deep",
-    "DivergenceError", "Run", "correlated_feedback", "starting_point", "as_seeds", "feedback_matrix", "initial_factors", "log_steps", "streams", "train",
-    "decay_rate", "first_hit",
-    "DataY", "gaussian_inputs", "train_network", "whitened_inputs",
-    "RULES", "Rule", "fa_invariant", "balance", "get_rule", "kolen_pollack", "with_weight_decay",
+    # targets
+    "Target", "make_target", "low_rank_spectrum", "head_tail_spectrum", "bump_spectrum", "power_spectrum",
+    # starting points and rules
+    "streams", "starting_point", "Start", "Rule", "RULES", "with_weight_decay", "kolen_pollack",
+    # trainers and their result
+    "train", "train_network", "train_deep", "Run", "DivergenceError", "gaussian_inputs", "whitened_inputs",
+    # the closed forms everyone needs
+    "optimal_error", "fa_limit_error", "principal_angles", "subspace_overlap",
+    # sweeps
     "grid", "sweep",
-    "Target", "bump_spectrum", "head_tail_spectrum", "low_rank_spectrum", "make_target", "power_spectrum",
-    "fa_limit", "fa_limit_error", "optimal_error", "optimal_fit", "orthonormal_basis", "principal_angles", "sketch_error",
-    "subspace_overlap", "top_singular_subspace",
 ]

@@ -45,3 +45,17 @@ def check_shape(a: np.ndarray, name: str, shape: tuple[int, ...]) -> None:
     """Check that the trailing axes of ``a`` equal ``shape``."""
     if a.shape[a.ndim - len(shape):] != shape or a.ndim < len(shape):
         raise ValueError(f"{name} must have shape {shape} (optionally with a leading seed axis); got {a.shape}")
+
+
+Seed = int | np.random.Generator | np.random.SeedSequence
+
+
+def as_generator(rng: Seed, name: str = "rng") -> np.random.Generator:
+    """NumPy's ``default_rng`` convention: a non-negative int, a ``SeedSequence`` or a ``Generator``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, np.random.SeedSequence) or (
+            isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name} must be a non-negative int, a np.random.SeedSequence or a np.random.Generator; "
+                    f"got {rng!r}")

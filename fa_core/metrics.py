@@ -6,6 +6,8 @@ dense and in the reduced coordinates.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -40,21 +42,65 @@ def squared_norm(M: np.ndarray) -> np.ndarray:
     return _inner(M, M)
 
 
-# name -> (description, function of the engine's recording context)
-# The context ``c`` has attributes Y (operator), Z, W, B, rule and C0.
-RECORDERS = {
-    "cos_WB": ("cos(W, B)", lambda c: cosine(c.W, c.B)),
-    "lam_min_WBt": ("λ_min of sym(W Bᵀ)", lambda c: lam_min_sym(c.W @ c.B.mT)),
-    "lam_min_ZtZ": ("λ_min(ZᵀZ)", lambda c: lam_min_sym(c.Z.mT @ c.Z)),
-    "lam_min_WWt": ("λ_min(W Wᵀ)", lambda c: lam_min_sym(c.W @ c.W.mT)),
-    "invariant_drift": ("‖C_t - C_0‖_F of the rule's conserved quantity",
-                        lambda c: frobenius(c.rule.invariant(c.Z, c.W, c.B) - c.C0)),
-    "grad_angle": ("angle (degrees) between the rule's Z-update and the true gradient step E Wᵀ",
-                   lambda c: signed_angle(c.rule.z_direction(c.Y, c.Z, c.W, c.B), c.Y.E_Ft(c.Z, c.W, c.W))),
-    "EBt_sq": ("‖E Bᵀ‖²_F", lambda c: squared_norm(c.Y.E_Ft(c.Z, c.W, c.B))),
-    "Z_sq": ("‖Z‖²_F", lambda c: squared_norm(c.Z)),
-    "W_sq": ("‖W‖²_F", lambda c: squared_norm(c.W)),
-}
+class State(NamedTuple):
+    """What a recorder sees at a recorded step: the operator, the state, the rule and C₀."""
+
+    Y: object
+    Z: np.ndarray
+    W: np.ndarray
+    B: np.ndarray
+    rule: object
+    C0: np.ndarray | None
+
+
+def cos_WB(s: State) -> np.ndarray:
+    """cos(W, B): the alignment of the forward weights with the feedback."""
+    return cosine(s.W, s.B)
+
+
+def lam_min_WBt(s: State) -> np.ndarray:
+    """λ_min of sym(W Bᵀ)."""
+    return lam_min_sym(s.W @ s.B.mT)
+
+
+def lam_min_ZtZ(s: State) -> np.ndarray:
+    """λ_min(ZᵀZ)."""
+    return lam_min_sym(s.Z.mT @ s.Z)
+
+
+def lam_min_WWt(s: State) -> np.ndarray:
+    """λ_min(W Wᵀ)."""
+    return lam_min_sym(s.W @ s.W.mT)
+
+
+def invariant_drift(s: State) -> np.ndarray:
+    """‖C_t − C₀‖_F of the rule's conserved quantity (rules that conserve one only)."""
+    return frobenius(s.rule.invariant(s.Z, s.W, s.B) - s.C0)
+
+
+def grad_angle(s: State) -> np.ndarray:
+    """Angle (degrees) between the rule's Z-update and the true gradient step E Wᵀ."""
+    return signed_angle(s.rule.z_direction(s.Y, s.Z, s.W, s.B), s.Y.E_Ft(s.Z, s.W, s.W))
+
+
+def EBt_sq(s: State) -> np.ndarray:
+    """‖E Bᵀ‖²_F, FA's Lyapunov function."""
+    return squared_norm(s.Y.E_Ft(s.Z, s.W, s.B))
+
+
+def Z_sq(s: State) -> np.ndarray:
+    """‖Z‖²_F."""
+    return squared_norm(s.Z)
+
+
+def W_sq(s: State) -> np.ndarray:
+    """‖W‖²_F."""
+    return squared_norm(s.W)
+
+
+# The metrics ``train(..., record=[...])`` accepts, by name; each maps a State to one value per seed.
+RECORDERS = {f.__name__: f for f in (cos_WB, lam_min_WBt, lam_min_ZtZ, lam_min_WWt, invariant_drift, grad_angle,
+                                     EBt_sq, Z_sq, W_sq)}
 
 
 # -- trajectories -------------------------------------------------------------

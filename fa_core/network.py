@@ -19,10 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import as_finite_array, positive_float, positive_int
-from .engine import Run, run_loop, setup, streams
-from .operators import batched_sq_norm
+from ._checks import Seed, as_finite_array, as_generator, positive_float, positive_int
+from .factorization import resolve_start
+from .linalg import batched_sq_norm, haar_orthonormal, sqrt_spd
+from .loop import Run, run_loop, settings
 from .rules import Rule
+from .start import Start, streams
 
 
 def _relu_grad(u: np.ndarray) -> np.ndarray:
@@ -116,22 +118,16 @@ class DataY:
         return batched_sq_norm(self.E, self.N * self.T.shape[-1], Z, W) / self.N
 
 
-def whitened_inputs(N: int, n: int, rng: np.random.Generator) -> np.ndarray:
+def whitened_inputs(N: int, n: int, rng: Seed) -> np.ndarray:
     """N inputs with XᵀX/N = I exactly (N >= n): √N times a Haar-random N×n isometry."""
-    positive_int(N, "N", low=n)
-    Q, R = np.linalg.qr(rng.standard_normal((N, n)))
-    return np.sqrt(N) * Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+    n = positive_int(n, "n")
+    return np.sqrt(N) * haar_orthonormal(as_generator(rng), positive_int(N, "N", low=n), n)
 
 
-def gaussian_inputs(N: int, n: int, rng: np.random.Generator, Sigma: np.ndarray | None = None) -> np.ndarray:
+def gaussian_inputs(N: int, n: int, rng: Seed, Sigma: np.ndarray | None = None) -> np.ndarray:
     """N i.i.d. inputs x ~ N(0, Σ) (Σ = I if omitted), shape (N, n)."""
-    X = rng.standard_normal((positive_int(N, "N"), n))
-    if Sigma is None:
-        return X
-    w, V = np.linalg.eigh(as_finite_array(Sigma, "Sigma", ndim=(2,)))
-    if np.any(w <= 0):
-        raise ValueError("Sigma must be symmetric positive definite")
-    return X @ (V * np.sqrt(w)) @ V.T
+    X = as_generator(rng).standard_normal((positive_int(N, "N"), positive_int(n, "n")))
+    return X if Sigma is None else X @ sqrt_spd(Sigma, n)
 
 
 def train_network(
@@ -144,17 +140,18 @@ def train_network(
     eta: float,
     seeds: int | Sequence[int] = 1,
     init_scale: float = 1e-2,
-    B=None,
     feedback_scale: float = 1.0,
+    B=None,
     Z0=None,
     W0=None,
-    batch_size: int | None = None,
-    eta_decay: float | None = None,
-    activation: str = "linear",
+    start: Start | None = None,
     record: Sequence[str] = ("error",),
     record_at=None,
     tol: float | None = None,
     progress: bool = False,
+    batch_size: int | None = None,
+    eta_decay: float | None = None,
+    activation: str = "linear",
 ) -> Run:
     """Train the two-layer network x → Wᵀ σ(Zᵀ x) on samples, batched over seeds.
 
@@ -166,9 +163,9 @@ def train_network(
         Targets.
     r : int
         Hidden units, ``1 <= r <= min(n, m)``.
-    rule : {"gd", "fa", "fa_star"}
-        ``"gd"`` is backprop.
-    steps, eta, seeds, init_scale, B, feedback_scale, Z0, W0, record, record_at, tol, progress
+    rule : str or Rule
+        As in :func:`fa_core.train`; ``"gd"`` is backprop.
+    steps, eta, seeds, init_scale, feedback_scale, B, Z0, W0, start, record, record_at, tol, progress
         As in :func:`fa_core.train`; seed i starts from the same Z₀, W₀, B as
         ``fa_core.train`` with seed i.
     batch_size : int, optional
@@ -184,7 +181,7 @@ def train_network(
     Returns
     -------
     Run
-        ``error`` is 2L = ‖T − XZW‖²_F / N on the full data at the recorded
+        With ``engine="data"``. ``error`` is 2L = ‖T − XZW‖²_F / N on the full data at the recorded
         steps, and ``sq_norm_Y`` is ‖T‖²_F / N. With whitened inputs and
         T = XY these equal the factorization's ‖Y − ZW‖² and ‖Y‖².
 
@@ -200,24 +197,25 @@ def train_network(
         raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
     N, n = X.shape
     m = T.shape[1]
-    rule_, seeds_, names, at, tol, state = setup(n, m, r, rule, steps, eta, seeds, init_scale, B, feedback_scale,
-                                                 Z0, W0, record, record_at, tol)
-    eta, steps = float(eta), int(steps)
+    cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
+    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, B=B, Z0=Z0, W0=W0)
+    eta = cfg.eta
     linear = activation == "linear"
     full = DataY(X, T, moments=linear, activation=activation)  # linear: gradients from XᵀX/N and XᵀT/N
     sq_norm = float(np.sum(T**2) / N)
     update_op = None
     if batch_size is not None:
         b = positive_int(batch_size, "batch_size", high=N)
-        gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in seeds_]
+        gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in start.seeds]
         update_op = lambda step: _batch(X, T, gens, b, activation)  # noqa: E731
     eta_at = None
     if eta_decay is not None:
         decay = positive_float(eta_decay, "eta_decay")
         eta_at = lambda step: eta / (1.0 + step / decay)  # noqa: E731
-    metrics, at, final = run_loop(full, state, rule_, eta, steps=steps, names=names, at=at, sq_norm=sq_norm,
-                                  scale=np.sqrt(sq_norm), tol=tol, progress=progress, update_op=update_op, eta_at=eta_at)
-    return Run(rule_.name, eta, seeds_, at, metrics, sq_norm, "network", final, None)
+    metrics, at, (Z, W, Bm) = run_loop(full, (start.Z0, start.W0, start.B), cfg.rule, eta, steps=cfg.steps,
+                                       names=cfg.names, at=cfg.at, sq_norm=sq_norm, scale=np.sqrt(sq_norm), tol=cfg.tol,
+                                       progress=progress, update_op=update_op, eta_at=eta_at)
+    return Run(cfg.rule.name, eta, start.seeds, at, metrics, sq_norm, "data", start, (Z, W), (Bm,))
 
 
 def _batch(X: np.ndarray, T: np.ndarray, gens: list[np.random.Generator], b: int, activation: str) -> DataY:

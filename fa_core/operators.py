@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Residuals are formed only to measure the error; cap the block size (in
-# float64 elements) so that large k does not allocate S×k×k at once.
-_MAX_BLOCK = 1 << 23
+from .linalg import batched_sq_norm
 
 
 class DenseY:
@@ -85,17 +83,3 @@ class ReducedY:
         """``‖Ỹ - Z W‖²_F`` per seed; equals the dense error exactly in exact arithmetic."""
         return batched_sq_norm(self.E, Z.shape[-2] * W.shape[-1], Z, W)
 
-
-def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:
-    """``‖residual(*chunk)‖²_F`` for each item of the leading axis, in bounded chunks.
-
-    ``residual`` maps slices of ``args`` (along axis 0) to stacked matrices of
-    ``per_item`` entries each; at most about ``_MAX_BLOCK`` entries exist at once.
-    """
-    S = args[0].shape[0]
-    chunk = max(1, _MAX_BLOCK // max(per_item, 1))
-    out = np.empty(S)
-    for a in range(0, S, chunk):
-        R = residual(*(x[a:a + chunk] for x in args))
-        out[a:a + chunk] = np.einsum("sij,sij->s", R, R)
-    return out

@@ -10,19 +10,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ._checks import as_finite_array, positive_float, positive_int
-
-Seed = int | np.random.Generator | np.random.SeedSequence | None
-
-
-def as_generator(rng: Seed) -> np.random.Generator:
-    """Turn an int, ``SeedSequence`` or ``Generator`` into a ``Generator``."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        raise ValueError("rng must be an int seed, a SeedSequence or a np.random.Generator; got None")
-    return np.random.default_rng(rng)
-
+from ._checks import Seed, as_finite_array, as_generator, positive_float, positive_int
+from .linalg import haar_orthonormal
 
 @dataclass(frozen=True, eq=False)
 class Target:
@@ -85,12 +74,6 @@ class Target:
         return target
 
 
-def haar_orthonormal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """An n×k matrix with orthonormal columns, Haar-distributed (QR with sign fix)."""
-    Q, R = np.linalg.qr(rng.standard_normal((n, k)))
-    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
-
-
 def make_target(svals, n: int, m: int, rng: Seed, *, normalize: bool = True) -> Target:
     """Draw ``Y = U diag(s) Vᵀ`` with Haar-random orthonormal U (n×k) and V (m×k).
 
@@ -122,6 +105,13 @@ def make_target(svals, n: int, m: int, rng: Seed, *, normalize: bool = True) -> 
     U = haar_orthonormal(g, n, s.size)
     V = haar_orthonormal(g, m, s.size)
     return Target(U, s, V)
+
+
+def as_target(target_or_Y) -> Target:
+    """Accept a :class:`Target` or a dense 2-D array (factored by its SVD)."""
+    if isinstance(target_or_Y, Target):
+        return target_or_Y
+    return Target.from_matrix(target_or_Y)
 
 
 # -- spectra for the claims -------------------------------------------------

@@ -1,21 +1,17 @@
-"""Closed forms: the optimum, FA's limit, and subspace geometry.
+"""Closed forms: every prediction the notebooks check iterated runs against.
 
-Background: paper-notes D4 (FA's limit) and Eckart-Young (the optimum).
+The optimum (Eckart-Young), FA's limit (the projection onto the sketch
+col(Y Bᵀ)), their Σ-weighted versions for anisotropic inputs, the error by mode,
+the separation's size on a head-plus-tail spectrum, and the orthogonal-
+representation predictions on a bump spectrum.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_finite_array, check_shape, positive_int
-from .operators import batched_sq_norm
-from .targets import Target
-
-
-def as_target(target_or_Y) -> Target:
-    """Accept a :class:`Target` or a dense 2-D array."""
-    if isinstance(target_or_Y, Target):
-        return target_or_Y
-    return Target.from_matrix(target_or_Y)
+from ._checks import as_finite_array, check_shape, positive_float, positive_int
+from .linalg import batched_sq_norm, orthonormal_basis, sqrt_spd
+from .targets import Target, as_target
 
 
 def optimal_error(target_or_Y, r: int, Sigma=None) -> float:
@@ -53,16 +49,6 @@ def optimal_fit(target_or_Y, r: int, Sigma=None) -> np.ndarray:
     return np.linalg.solve(L, (U[:, :r] * s[:r]) @ Vt[:r])
 
 
-def sqrt_spd(Sigma, n: int) -> np.ndarray:
-    """Symmetric square root of a symmetric positive definite n×n matrix."""
-    Sigma = as_finite_array(Sigma, "Sigma", ndim=(2,))
-    check_shape(Sigma, "Sigma", (n, n))
-    w, V = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
-    if w[0] <= 0:
-        raise ValueError(f"Sigma must be positive definite; its smallest eigenvalue is {w[0]:.3g}")
-    return (V * np.sqrt(w)) @ V.T
-
-
 def _feedback_coords(t: Target, B) -> np.ndarray:
     """D = B V, the feedback's coordinates in Y's row space, shape (..., r, k)."""
     B = as_finite_array(B, "B", ndim=(2, 3))
@@ -77,7 +63,7 @@ def _sketch_basis(s: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def fa_limit(target_or_Y, B) -> np.ndarray:
-    """FA's limit P Y, with P the orthogonal projector onto col(Y Bᵀ) (paper-notes D4).
+    """FA's limit P Y, with P the orthogonal projector onto col(Y Bᵀ).
 
     Parameters
     ----------
@@ -159,44 +145,80 @@ def top_singular_subspace(target_or_Y, r: int, rtol: float = 1e-12) -> np.ndarra
     return t.U[:, :q]
 
 
-def orthonormal_basis(A: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of col(A) by thin QR (A assumed full column rank)."""
-    return np.linalg.qr(A)[0]
-
-
-def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """Principal angles between col(A) and col(C), in radians, ascending.
+def sketch(target_or_Y, B) -> np.ndarray:
+    """Y Bᵀ, the random sketch whose range FA's representation keeps from a zero start.
 
     Parameters
     ----------
-    A : ndarray, shape (..., n, p)
-    C : ndarray, shape (..., n, q)
+    target_or_Y : Target or ndarray, shape (n, m)
+    B : ndarray, shape (r, m) or (S, r, m)
 
     Returns
     -------
-    ndarray, shape (..., min(p, q))
-
-    Notes
-    -----
-    Cosines come from the singular values of Q_Aᵀ Q_C and sines from those of
-    (I - Q_A Q_Aᵀ) Q_C (Knyazev & Argentati 2002): arcsin is used for angles
-    below 45° and arccos above, so small angles are accurate to ~1e-16
-    rather than ~1e-8.
+    ndarray, shape (n, r) or (S, n, r)
+        For a Target, formed from its factors as U (diag(s) Vᵀ Bᵀ), never
+        forming the dense Y; for a dense Y, the product Y Bᵀ.
     """
-    A = as_finite_array(A, "A", ndim=(2, 3))
-    C = as_finite_array(C, "C", ndim=(2, 3))
-    if A.shape[-2] != C.shape[-2]:
-        raise ValueError(f"A and C must have the same number of rows; got {A.shape} and {C.shape}")
-    if A.shape[-1] < C.shape[-1]:
-        A, C = C, A
-    Qa, Qc = orthonormal_basis(A), orthonormal_basis(C)
-    cos = np.linalg.svd(Qa.swapaxes(-1, -2) @ Qc, compute_uv=False)  # descending
-    sin = np.linalg.svd(Qc - Qa @ (Qa.swapaxes(-1, -2) @ Qc), compute_uv=False)[..., ::-1]
-    small = np.arcsin(np.clip(sin, 0.0, 1.0))
-    large = np.arccos(np.clip(cos, -1.0, 1.0))
-    return np.where(cos**2 >= 0.5, small, large)
+    B = as_finite_array(B, "B", ndim=(2, 3))
+    if isinstance(target_or_Y, Target):
+        t = target_or_Y
+        check_shape(B, "B", (B.shape[-2], t.m))
+        return t.U @ ((t.s[:, None] * t.V.T) @ B.swapaxes(-1, -2))
+    Y = as_finite_array(target_or_Y, "Y", ndim=(2,))
+    check_shape(B, "B", (B.shape[-2], Y.shape[1]))
+    return Y @ B.swapaxes(-1, -2)
 
 
-def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """Mean squared cosine of the principal angles: ‖Q_Aᵀ Q_C‖²_F / min(p, q)."""
-    return np.mean(np.cos(principal_angles(A, C)) ** 2, axis=-1)
+def error_by_mode(target_or_Y, Z) -> np.ndarray:
+    """σ_i² (1 − ‖Q_Zᵀ u_i‖²): how much of Y's i-th mode the projection onto col(Z) misses.
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    Z : ndarray, shape (n, r) or (S, n, r)
+
+    Returns
+    -------
+    ndarray, shape (k,) or (S, k)
+        Sums to ‖(I − P_Z) Y‖²_F, the error of the best fit with representation Z.
+    """
+    t = as_target(target_or_Y)
+    captured = np.sum((orthonormal_basis(as_finite_array(Z, "Z", ndim=(2, 3))).swapaxes(-1, -2) @ t.U) ** 2, axis=-2)
+    return t.s**2 * (1 - captured)
+
+
+def head_tail_ratio(sv_head: np.ndarray, tail: int, tail_level: float) -> np.ndarray:
+    """Leading-order FA/OPT on a head-plus-tail spectrum, from the head block's singular values.
+
+    For Y with r singular values at 1 and q = ``tail`` at s = ``tail_level``,
+    and r units, FA/OPT ≈ 1 + Σ_i 1/(σ_i(G₁)² + q s²), with G₁ the r×r head
+    block of the Gaussian feedback in Y's coordinates. It is exact in the
+    average over the tail block as s → 0, and a heuristic for finite s.
+
+    Parameters
+    ----------
+    sv_head : ndarray, shape (..., r)
+        Singular values of draws of G₁.
+    tail : int
+    tail_level : float
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    q = positive_int(tail, "tail", low=0)
+    s = positive_float(tail_level, "tail_level")
+    return 1 + np.sum(1 / (np.asarray(sv_head, dtype=float) ** 2 + q * s**2), axis=-1)
+
+
+def bump_overlap(k, r: int, delta: float):
+    """Predicted GD-FA subspace overlap (1+δ)² r/k on the bump spectrum (r values at 1+δ, k−r at 1).
+
+    ``k`` may be an int or an array of ranks.
+    """
+    return (1 + delta) ** 2 * r / k
+
+
+def bump_excess_bound(k, r: int, delta: float):
+    """Exact upper bound on FA/GD − 1 on the bump spectrum when GD is optimal: ((1+δ)² − 1) r / (k − r)."""
+    return ((1 + delta) ** 2 - 1) * r / (k - r)

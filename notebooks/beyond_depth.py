@@ -54,32 +54,20 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 import fa_core as fa
-from fa_core import plotting as fp
-from fa_core.claims import Claims, output_paths
+from companion import figures as fp
+from companion.notebook import start
 
-params = dict(n=n, m=m, head=head, tail=tail, tail_level=tail_level, r=r, depth=depth, eta=eta, steps=steps,
-              n_seeds=n_seeds, bp_init=bp_init, seed=seed, quick=quick)
-if quick:
-    n, m, steps, n_seeds = 40, 30, 3000, 3
-fp.use_style()
-FIG, RESULTS = output_paths(build_dir, "beyond_depth")
+nb = start("beyond_depth", globals(), quick=dict(  # tiny sizes that still test every claim
+    n=40, m=30, steps=3000, n_seeds=3))
 target = fa.make_target(fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"])
 opt = fa.optimal_error(target, r)
-top = np.broadcast_to(fa.top_singular_subspace(target, r), (n_seeds, n, r))
+top = np.broadcast_to(fa.theory.top_singular_subspace(target, r), (n_seeds, n, r))
 runs = {rule: fa.train_deep(target, r, rule, depth=depth, steps=steps, eta=eta, seeds=n_seeds,
-                            init_scale=bp_init if rule == "bp" else 0.0) for rule in ("bp", "fa", "dfa")}
+                            init_scale=bp_init if rule == "gd" else 0.0) for rule in ("gd", "fa", "dfa")}
 
 
-def test_matrix(run):
-    """G with col(Z₁) ⊂ col(Y Gᵀ): B₂⋯B_L for FA, D₁ for DFA; shape (S, r, m)."""
-    G = run.feedback[0]
-    for B in run.feedback[1:] if run.rule == "fa" else []:
-        G = G @ B
-    return G
-
-
-limits = {rule: fa.fa_limit_error(target, test_matrix(runs[rule])) for rule in ("fa", "dfa")}
-pinned = {rule: fa.principal_angles(runs[rule].layers[0], target.Y @ test_matrix(runs[rule]).mT).max() for rule in limits}
+limits = {rule: fa.fa_limit_error(target, runs[rule].B) for rule in ("fa", "dfa")}  # B: B₂⋯B_L (FA) or D₁ (DFA)
+pinned = {rule: fa.principal_angles(runs[rule].layers[0], fa.theory.sketch(target.Y, runs[rule].B)).max() for rule in limits}
 overlap = {rule: fa.subspace_overlap(run.layers[0], top) for rule, run in runs.items()}
 
 # %% [markdown]
@@ -91,7 +79,7 @@ overlap = {rule: fa.subspace_overlap(run.layers[0], top) for rule, run in runs.i
 # subspace. It is 1 for backprop and well below 1 for FA and DFA.
 
 # %%
-styles = {"bp": dict(color=fp.RULE_COLORS["gd"], label="backprop"), "fa": dict(color=fp.RULE_COLORS["fa"], label="layer-wise FA"),
+styles = {"gd": dict(color=fp.RULE_COLORS["gd"], label="backprop"), "fa": dict(color=fp.RULE_COLORS["fa"], label="layer-wise FA"),
           "dfa": dict(color="C4", label="DFA", ls=(0, (4, 2)))}
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 4.6))
 for rule, run in runs.items():
@@ -104,12 +92,11 @@ ax.set(xscale="log", yscale="log", xlabel="step", ylabel="error / OPT_r",
 ax.legend(fontsize=8)
 for i, rule in enumerate(runs):
     vals = overlap[rule]
-    ax2.scatter(np.full(vals.size, i) + np.linspace(-0.15, 0.15, vals.size), vals, color=styles[rule]["color"], s=14)
-    ax2.hlines(np.median(vals), i - 0.3, i + 0.3, color="k")
+    fp.strip(ax2, i, vals, styles[rule]["color"], s=14)
 ax2.set(xticks=range(len(runs)), xticklabels=[styles[r_]["label"] for r_ in runs], ylim=(0, 1.05),
         ylabel=f"overlap of col(Z₁) with the top-{r} subspace", title="The first layer's range (bar = median)")
 fig.suptitle(f"Beyond the paper: Y ≈ Z₁⋯Z_{depth}, r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, FIG / "depth")
+fp.save(fig, nb.figures / "depth")
 plt.show()
 for rule, run in runs.items():
     print(f"{styles[rule]['label']:>14}: error/OPT median {np.median(run.error[:, -1] / opt):.4f}, "
@@ -120,21 +107,19 @@ for rule, run in runs.items():
 
 # %%
 sv = np.linalg.svd(fa.streams(seed, names=("target", "draws"))["draws"].standard_normal((10000, r, r)), compute_uv=False)
-d7_estimate = float(np.median(1 + np.sum(1 / (sv**2 + tail * tail_level**2), axis=1)))  # paper-notes D7, r = head
-claims = Claims("beyond_depth", params)
+tail_estimate = float(np.median(fa.theory.head_tail_ratio(sv, tail, tail_level)))  # the head-tail estimate, r = head
+claims = nb.claims
 claims.check("backprop reaches the Eckart–Young optimum (max relative difference)",
-             float(np.max(np.abs(runs["bp"].error[:, -1] - opt) / opt)), "<", 1e-6)
+             float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt)), "<", 1e-6)
 for rule in ("fa", "dfa"):
     claims.check(f"{rule.upper()}: first layer's range stays in col(Y Gᵀ) (max principal angle, rad)", pinned[rule], "<", 1e-8)
     claims.check(f"{rule.upper()}: error equals the projection onto that sketch (max relative difference)",
                  float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])), "<", 1e-6)
-    claims.check(f"{rule.upper()}: the separation persists at depth {depth}: median error / OPT above half the D7 estimate",
-                 float(np.median(runs[rule].error[:, -1] / opt)), ">", 0.5 * d7_estimate,
-                 note=f"D7 estimate {d7_estimate:.2f} from an independent sample of r×r Gaussians (see the separation notebook)")
+    claims.check(f"{rule.upper()}: the separation persists at depth {depth}: median error / OPT above half the head-tail estimate",
+                 float(np.median(runs[rule].error[:, -1] / opt)), ">", 0.5 * tail_estimate,
+                 note=f"head-tail estimate {tail_estimate:.2f} from an independent sample of r×r Gaussians (see the separation notebook)")
 claims.check("FA and DFA stop at identical errors (same last-layer sketch; max relative difference)",
              float(np.max(np.abs(runs["fa"].error[:, -1] - runs["dfa"].error[:, -1]) / runs["fa"].error[:, -1])), "<", 1e-9)
-claims.record(d7_estimate=d7_estimate, median_ratio={rule: float(np.median(run.error[:, -1] / opt)) for rule, run in runs.items()},
+claims.record(tail_estimate=tail_estimate, median_ratio={rule: float(np.median(run.error[:, -1] / opt)) for rule, run in runs.items()},
               median_overlap={rule: float(np.median(v)) for rule, v in overlap.items()})
-print(claims.table())
-claims.write(RESULTS)
-claims.assert_all()
+nb.finish()

@@ -55,27 +55,22 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 import fa_core as fa
-from fa_core import plotting as fp
-from fa_core.claims import Claims, output_paths
-from fa_core.network import ACTIVATIONS
+from companion import figures as fp
+from companion.notebook import start
 
-params = dict(n=n, m=m, k=k, r=r, N=N, activations=activations, eta=eta, steps=steps, n_seeds=n_seeds,
-              init_scale=init_scale, seed=seed, quick=quick)
-if quick:
-    n, m, k, N, steps, n_seeds = 16, 5, 8, 800, 6000, 3
+nb = start("beyond_nonlinear", globals(), quick=dict(  # tiny sizes that still test every claim
+    n=16, m=5, k=8, N=800, steps=6000, n_seeds=3))
 if not 1 <= r < k <= n:
     raise ValueError(f"need 1 <= r < k <= n for a student smaller than the teacher; got r={r}, k={k}, n={n}")
-fp.use_style()
-FIG, RESULTS = output_paths(build_dir, "beyond_nonlinear")
 g = fa.streams(seed, names=("teacher", "data", "test"))
-Z_star = fa.targets.haar_orthonormal(g["teacher"], n, k)
+Z_star = fa.linalg.haar_orthonormal(g["teacher"], n, k)
 W_star = g["teacher"].standard_normal((k, m)) / np.sqrt(k)
 X, X_test = g["data"].standard_normal((N, n)), g["test"].standard_normal((N, n))
 teacher_span = np.broadcast_to(Z_star, (n_seeds, n, k))
 
 results = {}
 for act in activations:
-    sigma = ACTIVATIONS[act][0]
+    sigma = fa.network.ACTIVATIONS[act][0]
     scale = np.sqrt(np.sum((sigma(X @ Z_star) @ W_star) ** 2) / N)
     T, T_test = sigma(X @ Z_star) @ W_star / scale, sigma(X_test @ Z_star) @ W_star / scale
     runs = {rule: fa.train_network(X, T, r, rule, steps=steps, eta=eta, seeds=n_seeds, init_scale=init_scale,
@@ -131,7 +126,7 @@ axes[2].set(xticks=range(len(results)), xticklabels=list(results), ylim=(0, 1.05
             title="Overlap of the two representations")
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Beyond the paper: nonlinear student (r = {r}) and teacher (k = {k}), n = {n}, N = {N}, {n_seeds} seeds", y=1.03)
-fp.save(fig, FIG / "nonlinear")
+fp.save(fig, nb.figures / "nonlinear")
 plt.show()
 
 # %% [markdown]
@@ -141,7 +136,7 @@ plt.show()
 # fail, the question has a different answer there, and the notebook says so loudly.
 
 # %%
-claims = Claims("beyond_nonlinear", params)
+claims = nb.claims
 for act, res in results.items():
     claims.check(f"{act}: runs are near their limits (max relative change over the last 20% of steps)", res["change"], "<", 0.01)
     claims.check(f"{act}: FA's training error exceeds GD's on every seed (min FA/GD)", res["ratio"].min(), ">", 1.0)
@@ -152,6 +147,4 @@ claims.record(**{f"{act}_median": dict(train_ratio=float(np.median(res["ratio"])
                                        in_teacher_gd=float(np.median(res["in_teacher"]["gd"])),
                                        in_teacher_fa=float(np.median(res["in_teacher"]["fa"])))
                  for act, res in results.items()})
-print(claims.table())
-claims.write(RESULTS)
-claims.assert_all()
+nb.finish()

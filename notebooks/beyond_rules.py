@@ -62,18 +62,14 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 import fa_core as fa
-from fa_core import plotting as fp
-from fa_core.claims import Claims, output_paths
+from companion import figures as fp
+from companion.notebook import start
 
-params = dict(n=n, m=m, head=head, tail=tail, tail_level=tail_level, r=r, eta=eta, steps=steps, dense_steps=dense_steps,
-              n_seeds=n_seeds, lam_list=lam_list, rho_list=rho_list, rho_seeds=rho_seeds, seed=seed, quick=quick)
-if quick:
-    n, m, steps, dense_steps, n_seeds, lam_list, rho_seeds = 40, 30, 6000, 1500, 3, [0.03, 0.1], 6
-fp.use_style()
-FIG, RESULTS = output_paths(build_dir, "beyond_rules")
+nb = start("beyond_rules", globals(), quick=dict(  # tiny sizes that still test every claim
+    n=40, m=30, steps=6000, dense_steps=1500, n_seeds=3, lam_list=[0.03, 0.1], rho_seeds=6))
 target = fa.make_target(fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"])
 opt = fa.optimal_error(target, r)
-top = fa.top_singular_subspace(target, r)
+top = fa.theory.top_singular_subspace(target, r)
 seeds = list(range(n_seeds))
 
 
@@ -122,8 +118,7 @@ colors.update({f"KP {lam:g}": c for lam, c in zip(lam_list, sns.color_palette("c
 for i, name in enumerate(order):
     for ax, key in ((axes[0], "ratio"), (axes[1], "overlap")):
         vals = stats[name][key]
-        ax.scatter(np.full(vals.size, i) + np.linspace(-0.15, 0.15, vals.size), vals, s=12, color=colors[name])
-        ax.hlines(np.median(vals), i - 0.3, i + 0.3, color="k", lw=1.5)
+        fp.strip(ax, i, vals, colors[name], lw=1.5)
     if name.startswith("KP"):
         ref = np.median(stats["GD + wd " + name.split()[-1]]["ratio"])
         axes[0].hlines(ref, i - 0.35, i + 0.35, color="k", ls="--", lw=1)
@@ -142,44 +137,11 @@ axes[2].set(xscale="log", yscale="log", xlabel="step", ylabel="1 − cos(W, B)  
             title="Kolen–Pollack aligns B with W at rate ηλ", ylim=(ROUNDING / 3, 3))
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Beyond the paper: feedback rules for r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, FIG / "rules")
+fp.save(fig, nb.figures / "rules")
 plt.show()
 
-# %% [markdown]
-# ## Partial symmetry with the initial weights: ρ-correlated feedback
-#
-# B = ρ W₀ + √(1−ρ²) G, with Z₀ and W₀ drawn at unit scale (so W₀ and G match) and
-# the same start for every ρ. W₀ is random with respect to Y, and W leaves it during
-# training while B stays fixed. So we expect correlation with the *initial* weights to
-# leave the separation where FA has it. This contrasts with Kolen–Pollack and sign
-# symmetry, whose feedback tracks the *current* W.
-
 # %%
-rho_seed_list = list(range(rho_seeds))
-Z0_u, W0_u, G_u = fa.starting_point(n, m, r, rho_seed_list, 1.0, 1.0)
-rho_ratio = {}
-for rho in rho_list:
-    res = fa.train(target, r, "fa", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u,
-                   B=fa.correlated_feedback(W0_u, G_u, rho))
-    rho_ratio[rho] = res.error[:, -1] / opt
-gd_unit = fa.train(target, r, "gd", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u).error[:, -1] / opt
-fig, ax = plt.subplots(figsize=(8, 4.2))
-for i, rho in enumerate(rho_list):
-    ax.scatter(np.full(rho_seeds, i) + np.linspace(-0.15, 0.15, rho_seeds), rho_ratio[rho], s=12, color=fp.RULE_COLORS["fa"])
-    ax.hlines(np.median(rho_ratio[rho]), i - 0.3, i + 0.3, color="k")
-ax.axhline(np.median(gd_unit), color=fp.RULE_COLORS["gd"], ls="--", label="GD from the same start")
-ax.set(xticks=range(len(rho_list)), xticklabels=[f"ρ = {rho:g}" for rho in rho_list], yscale="log", ylabel="final error / OPT_r",
-       title="Feedback correlated with the initial weights does not close the gap (bar = median)")
-ax.legend()
-fp.save(fig, FIG / "rho_correlated")
-plt.show()
-print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.items()})
-
-# %% [markdown]
-# ## Checks
-
-# %%
-claims = Claims("beyond_rules", params)
+claims = nb.claims
 for lam in lam_list:
     kp, gdwd = runs[f"KP {lam:g}"], runs[f"GD + wd {lam:g}"]
     if eta * lam * steps >= 20:  # B − W has shrunk by e^-20 or more
@@ -192,15 +154,53 @@ for lam in lam_list:
                  abs(bias - r * lam**2 / opt) / (r * lam**2 / opt), "<", 1e-6)
     fa_wd = runs[f"FA + wd {lam:g}"]
     claims.check(f"FA + wd λ = {lam:g} keeps FA's subspace col(YBᵀ) (max principal angle, rad)",
-                 fa.principal_angles(fa_wd.Z, target.U @ ((target.s[:, None] * target.V.T) @ fa_wd.B.mT)).max(), "<", 1e-8)
+                 fa.principal_angles(fa_wd.Z, fa.theory.sketch(target, fa_wd.B)).max(), "<", 1e-8)
 claims.check("DRTP at a constant step diverges (step at which it was detected; −1 if it did not)",
              -1 if drtp_step is None else drtp_step, ">", 0)
+claims.record(median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.items()},
+              median_overlap={k: float(np.median(v["overlap"])) for k, v in stats.items()}, drtp_divergence_step=drtp_step)
+
+# %% [markdown]
+# ## Partial symmetry with the initial weights: ρ-correlated feedback
+#
+# B = ρ W₀ + √(1−ρ²) G, with Z₀ and W₀ drawn at unit scale (so W₀ and G match) and
+# the same start for every ρ. W₀ is random with respect to Y, and W leaves it during
+# training while B stays fixed. So we expect correlation with the *initial* weights to
+# leave the separation where FA has it. This contrasts with Kolen–Pollack and sign
+# symmetry, whose feedback tracks the *current* W.
+
+# %%
+rho_seed_list = list(range(rho_seeds))
+unit = fa.starting_point(n, m, r, rho_seed_list, init_scale=1.0, feedback_scale=1.0)  # Z₀, W₀ and G at unit scale
+Z0_u, W0_u, G_u = unit.Z0, unit.W0, unit.B
+rho_ratio = {}
+for rho in rho_list:
+    res = fa.train(target, r, "fa", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u,
+                   B=fa.rules_beyond.correlated_feedback(W0_u, G_u, rho))
+    rho_ratio[rho] = res.error[:, -1] / opt
+gd_unit = fa.train(target, r, "gd", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u).error[:, -1] / opt
+fig, ax = plt.subplots(figsize=(8, 4.2))
+for i, rho in enumerate(rho_list):
+    fp.strip(ax, i, rho_ratio[rho], fp.RULE_COLORS["fa"])
+ax.axhline(np.median(gd_unit), color=fp.RULE_COLORS["gd"], ls="--", label="GD from the same start")
+ax.set(xticks=range(len(rho_list)), xticklabels=[f"ρ = {rho:g}" for rho in rho_list], yscale="log", ylabel="final error / OPT_r",
+       title="Feedback correlated with the initial weights does not close the gap (bar = median)")
+ax.legend()
+fp.save(fig, nb.figures / "rho_correlated")
+plt.show()
+print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.items()})
+
+# %%
 rho0, rho1 = np.median(rho_ratio[min(rho_list)]), np.median(rho_ratio[max(rho_list)])
 claims.check(f"ρ = {max(rho_list):g} does not close the gap: median FA/OPT stays above half of ρ = {min(rho_list):g}'s",
              rho1 / rho0, ">", 0.5, note="a measured answer: W₀ carries no information about Y's top subspace")
 claims.record(median_ratio_by_rho={f"{rho:g}": float(np.median(v)) for rho, v in rho_ratio.items()})
-claims.record(median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.items()},
-              median_overlap={k: float(np.median(v["overlap"])) for k, v in stats.items()}, drtp_divergence_step=drtp_step)
-print(claims.table())
-claims.write(RESULTS)
-claims.assert_all()
+
+# %% [markdown]
+# ## Summary of the checks
+#
+# Every check above is written with its value and threshold to `results/beyond_rules.json`.
+# If any fails, the notebook fails.
+
+# %%
+nb.finish()

@@ -66,23 +66,16 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 import fa_core as fa
-from fa_core import plotting as fp
-from fa_core.claims import Claims, output_paths
+from companion import figures as fp
+from companion.notebook import start
 
-params = dict(n=n, m=m, k=k, r_list=r_list, kappa=kappa, kappa_ill=kappa_ill, eta=eta, steps=steps,
-              n_seeds=n_seeds, feedback_scale=feedback_scale, init_scale=init_scale, eta_list=eta_list,
-              time_horizon=time_horizon, overparam_inits=overparam_inits, overparam_steps=overparam_steps,
-              overparam_seeds=overparam_seeds, scale_list=scale_list, speed_threshold=speed_threshold,
-              speed_steps=speed_steps, seed=seed, quick=quick)
-if quick:  # small enough for seconds, large enough that every claim is still tested
-    n, m, k, r_list, steps, n_seeds = 10, 8, 2, [2, 4], 5000, 3
-    eta_list, time_horizon = [0.05, 0.1], 60.0
-    overparam_steps, overparam_seeds, overparam_inits = 2000, 2, [0.0, 0.01]
-    scale_list, speed_steps = [1.0, 4.0], 3000
+nb = start("convergence", globals(), quick=dict(  # tiny sizes that still test every claim
+    n=10, m=8, k=2, r_list=[2, 4], steps=5000, n_seeds=3, eta_list=[0.05, 0.1], time_horizon=60.0, overparam_steps=2000,
+    overparam_seeds=2, overparam_inits=[0.0, 0.01], scale_list=[1.0, 4.0], speed_steps=3000))
 if min(r_list) < k:
     raise ValueError(f"r_list must contain only r >= k = {k}; got {r_list}")
-fp.use_style()
-FIG, RESULTS = output_paths(build_dir, "convergence")
+if 0.0 not in overparam_inits:
+    raise ValueError(f"overparam_inits must include 0.0 (FA from zero carries claim 1 for r > k); got {overparam_inits}")
 streams = fa.streams(seed, names=("target", "target_ill", "target_speed"))
 well = fa.make_target(fa.low_rank_spectrum(k, kappa), n, m, rng=streams["target"])
 ill = fa.make_target(fa.low_rank_spectrum(k, kappa_ill), n, m, rng=streams["target_ill"])
@@ -121,17 +114,35 @@ for ax, (title, target, r, inits) in zip(axes, settings):
     for rule in RULES:
         run = conv[title, rule]
         start = "zero" if inits[rule] == 0 else f"{inits[rule]:g}"
-        style = fp.rule_style(rule)
-        fp.quantile_band(ax, run.steps[1:], np.maximum(run.rel_error[:, 1:], FLOOR), style["color"],
-                         label=f"{style['label']} (start {start})", ls=style["ls"])
+        fp.rule_band(ax, run.steps[1:], np.maximum(run.rel_error[:, 1:], FLOOR), rule,
+                     label=f"{fp.RULE_LABELS[rule]} (start {start})")
     fp.annotate_floor(ax, FLOOR, "rounding level (optimum = 0)")
     ax.set(xscale="log", yscale="log", title=title, xlabel="step", ylim=(FLOOR / 10, 10))
 axes[0].set_ylabel("relative error ‖Y−ZW‖² / ‖Y‖²")
 for ax in axes:
     ax.legend(loc="upper right", fontsize=8)
 fig.suptitle(f"Claim 1: FA reaches the optimum when r ≥ rank(Y) = {k}  (n={n}, m={m}, η={eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, FIG / "convergence")
+fp.save(fig, nb.figures / "convergence")
 plt.show()
+
+# %% [markdown]
+# **Checks.** Every promised case ends below relative error 1e-10 on its worst seed:
+# r = k from a small random start for every rule (panels a and c), FA from zero at the
+# largest r (panel b), and FA\* from zero at every r in `r_list`. FA from zero at every
+# r is checked in section 5, whose runs it shares.
+
+# %%
+claims = nb.claims
+for title, _, r, inits in settings:
+    if r == k:
+        for rule in RULES:
+            claims.check(f"linear convergence, worst seed: {title} / {rule}", conv[title, rule].rel_error[:, -1].max(), "<", 1e-10)
+for r in r_list:
+    run = fa.train(well, r, "fa_star", steps=steps, eta=eta, seeds=n_seeds, init_scale=0.0, feedback_scale=feedback_scale,
+                   tol=DONE)
+    claims.check(f"linear convergence, worst seed: r = {r}, zero init / fa_star", run.rel_error[:, -1].max(), "<", 1e-10)
+claims.check(f"linear convergence, worst seed: r = {max(r_list)}, zero init (panel b) / fa",
+             conv[settings[1][0], "fa"].rel_error[:, -1].max(), "<", 1e-10)
 
 # %% [markdown]
 # ## 2. Alignment over training (FA and FA\* from zero, r = k)
@@ -160,14 +171,12 @@ fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
 for rule, run in align.items():
     st = fp.rule_style(rule)
     x = run.steps[1:]
-    fp.quantile_band(axes[0], x, run["cos_WB"][:, 1:], st["color"], st["label"], log=False, ls=st["ls"])
-    fp.quantile_band(axes[1], x, run["lam_min_WBt"][:, 1:], st["color"], f"{st['label']}: λ_min(sym W Bᵀ)", log=False,
-                     ls=st["ls"])
+    fp.rule_band(axes[0], x, run["cos_WB"][:, 1:], rule, log=False)
+    fp.rule_band(axes[1], x, run["lam_min_WBt"][:, 1:], rule, f"{st['label']}: λ_min(sym W Bᵀ)", log=False)
     axes[1].plot(x, np.median(0.5 * run["lam_min_ZtZ"][:, 1:], axis=0), color=st["color"], ls="--", lw=2.5,
                  alpha=0.6, label=f"{st['label']}: ½ λ_min(ZᵀZ)")
     live = np.median(run.rel_error, axis=0)[2:] > 1e-20
-    fp.quantile_band(axes[2], run.steps[2:][live], run["grad_angle"][:, 2:][:, live], st["color"], st["label"], log=False,
-                     ls=st["ls"])
+    fp.rule_band(axes[2], run.steps[2:][live], run["grad_angle"][:, 2:][:, live], rule, log=False)
     z_sq = np.sum(run.Z**2, axis=1).ravel()
     wb = 2 * np.sum(run.W * run.B, axis=2).ravel()
     axes[3].scatter(wb, z_sq, s=14, color=st["color"], alpha=0.7, label=st["label"])
@@ -184,8 +193,15 @@ for ax in axes[:2]:
 axes[2].legend(loc="upper right")
 axes[3].legend(loc="upper left")
 fig.suptitle(f"Claim 2: W aligns with the feedback B  (r = k = {k}, zero init, η = {eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, FIG / "alignment")
+fp.save(fig, nb.figures / "alignment")
 plt.show()
+
+# %%
+min_cos = min(run["cos_WB"][:, -1].min() for run in align.values())
+claims.check("cos(W, B) ends above 0 for every seed (FA and FA*)", min_cos, ">", 0.0)
+d2 = np.abs(align["fa_star"]["lam_min_WBt"] - 0.5 * align["fa_star"]["lam_min_ZtZ"]).max()
+claims.check("D2 identity under FA* from zero: max |λ_min(sym WBᵀ) − ½λ_min(ZᵀZ)|", d2, "<", 1e-10)
+claims.record(final_cos_WB_median={r: float(np.median(run["cos_WB"][:, -1])) for r, run in align.items()})
 
 # %% [markdown]
 # ## 3. The conservation law
@@ -236,8 +252,14 @@ ax2.set_xticks(eta_list, [f"{e:g}" for e in eta_list], minor=False)
 ax2.xaxis.set_minor_formatter(plt.NullFormatter())
 ax2.legend()
 fig.suptitle("The conservation law C = ZᵀZ − (WBᵀ + BWᵀ) (paper-notes D1)", y=1.02)
-fp.save(fig, FIG / "conservation")
+fp.save(fig, nb.figures / "conservation")
 plt.show()
+
+# %%
+claims.check("FA* conserves C = ZᵀZ − (WBᵀ+BWᵀ): max drift", cons["fa_star", max(eta_list)]["invariant_drift"].max(), "<", 1e-10)
+claims.check("FA's total drift is O(η): fitted slope of log drift vs log η, lower end", drift_slope, ">", 0.8)
+claims.check("FA's total drift is O(η): fitted slope of log drift vs log η, upper end", drift_slope, "<", 1.2)
+claims.record(final_drift_by_eta={f"{e:g}": float(d) for e, d in zip(eta_list, final_drift)}, drift_slope=float(drift_slope))
 
 # %% [markdown]
 # ## 4. Alignment sets the rate
@@ -287,9 +309,15 @@ ax2.axhline(1, color="k", lw=0.8, ls=":")
 ax2.set(xlabel="continuous time η·t", ylabel="max over seeds of V_{t+1} / V_t",
         title=f"One-step ratio of V (above rel. error {MONO_FLOOR:g})")
 ax2.legend(fontsize=8)
-fp.save(fig, FIG / "lyapunov")
+fp.save(fig, nb.figures / "lyapunov")
 plt.show()
 print({f"eta={e:g}": f"{v:.3g}" for e, v in max_increase.items()})
+
+# %%
+claims.check(f"‖EBᵀ‖² non-increasing at η = {min(eta_list):g} (zero init; largest relative one-step rise)",
+             max_increase[min(eta_list)], "<=", 1e-6,
+             note=f"above relative error {MONO_FLOOR:g}; 1e-6 is V's relative rounding there")
+claims.record(max_increase_of_V_by_eta={f"{e:g}": v for e, v in max_increase.items()})
 
 # %% [markdown]
 # ## 5. Over-parameterization, r > k: what the start does
@@ -326,7 +354,7 @@ for r in r_list:
                                            record=["lam_min_WBt", "lam_min_WWt"])
 rates = []
 for (r, init, rule), run in over.items():
-    rates.append(dict(r=r, init=init, rule=rule, rate=float(np.median(fa.decay_rate(run.steps, run.rel_error))),
+    rates.append(dict(r=r, init=init, rule=rule, rate=float(np.median(fa.metrics.decay_rate(run.steps, run.rel_error))),
                       final=float(np.median(run.rel_error[:, -1])),
                       lam_min_WBt=float(np.median(run["lam_min_WBt"][:, -1])),
                       lam_min_WWt=float(np.median(run["lam_min_WWt"][:, -1]))))
@@ -356,11 +384,16 @@ ax.yaxis.set_major_formatter(plt.matplotlib.ticker.LogFormatterSciNotation())
 ax.set_yscale("symlog", linthresh=1e-6)
 fig.suptitle(f"Over-parameterization: from zero FA is as fast as r = k; from small random starts both rules crawl  (η = {eta})",
              y=1.03)
-fp.save(fig, FIG / "overparameterization")
+fp.save(fig, nb.figures / "overparameterization")
 plt.show()
 for row in rates:
     print(f"r={row['r']:>3}  start={row['init']:<6g} {row['rule']:>3}: final {row['final']:.2e}, rate {row['rate']:+.2e}/step, "
           f"λ_min(sym WBᵀ) {row['lam_min_WBt']:+.2e}, λ_min(WWᵀ) {row['lam_min_WWt']:.2e}")
+
+# %%
+for r in r_list:  # claim 1 for FA from zero at every r ≥ k, on this section's runs
+    claims.check(f"linear convergence, worst seed: r = {r}, zero init / fa", over[r, 0.0, "fa"].rel_error[:, -1].max(), "<", 1e-10)
+claims.record(overparam_rates=rates)
 
 # %% [markdown]
 # ## 6. Speed against the scale of B
@@ -379,13 +412,13 @@ for sc in scale_list:
     try:
         run = fa.train(ill, k, "fa", steps=speed_steps, eta=eta, seeds=speed_seeds, init_scale=init_scale,
                        feedback_scale=sc, record_at=record_grid, tol=speed_threshold)
-        hits[sc] = fa.first_hit(run.steps, run.rel_error, speed_threshold)
+        hits[sc] = fa.metrics.first_hit(run.steps, run.rel_error, speed_threshold)
     except fa.DivergenceError as exc:  # reported, not hidden
         print(f"feedback_scale={sc}: {exc}")
         hits[sc] = np.full(speed_seeds, np.nan)
 run = fa.train(ill, k, "gd", steps=speed_steps, eta=eta, seeds=speed_seeds, init_scale=init_scale, record_at=record_grid,
                tol=speed_threshold)
-hits_gd = fa.first_hit(run.steps, run.rel_error, speed_threshold)
+hits_gd = fa.metrics.first_hit(run.steps, run.rel_error, speed_threshold)
 
 fig, ax = plt.subplots(figsize=(9, 4.4))
 labels = [f"{sc:g}" for sc in hits] + ["GD"]
@@ -402,45 +435,20 @@ ax.axhline(speed_steps, color="0.4", lw=0.8, ls=":")
 ax.set(xticks=range(len(labels)), xticklabels=labels, yscale="log", xlabel="feedback scale (row norm of B)",
        ylabel=f"steps to relative error {speed_threshold:g}",
        title=f"FA's speed grows with the scale of B  (κ = {kappa_ill:g}, r = k = {k}, η = {eta}, {speed_seeds} seeds; bar = median)")
-fp.save(fig, FIG / "speed_vs_feedback_scale")
+fp.save(fig, nb.figures / "speed_vs_feedback_scale")
 plt.show()
 speed_median = {f"{sc:g}": float(np.median(h)) for sc, h in hits.items()}
 print("median steps:", speed_median, " GD:", float(np.median(hits_gd)))
 
+# %%
+claims.record(speed_median_steps_fa_by_scale=speed_median, speed_median_steps_gd=float(np.median(hits_gd)),
+              speed_fraction_not_reached={f"{sc:g}": float(np.mean(~np.isfinite(h))) for sc, h in hits.items()})
+
 # %% [markdown]
-# ## Checks
+# ## Summary of the checks
 #
-# Each claim is computed from the runs above, printed, and written with its value and
-# threshold to `results/convergence.json`. If any claim fails, the notebook fails.
+# Every check above, with its value and threshold, is written to
+# `results/convergence.json`. If any fails, the notebook fails.
 
 # %%
-claims = Claims("convergence", params)
-linear_cases = {f"{title} / {rule}": conv[title, rule].rel_error[:, -1].max()
-                for (title, _, r, inits) in settings for rule in RULES if r == k}
-for r in r_list:
-    for rule in ("fa", "fa_star"):
-        run = over.get((r, 0.0, rule)) or fa.train(well, r, rule, steps=steps, eta=eta, seeds=n_seeds, init_scale=0.0,
-                                                    feedback_scale=feedback_scale, tol=DONE)
-        linear_cases[f"r = {r}, zero init / {rule}"] = run.rel_error[:, -1].max()
-linear_cases[f"r = {max(r_list)}, zero init (panel b) / fa"] = conv[settings[1][0], "fa"].rel_error[:, -1].max()
-for case, worst in linear_cases.items():
-    claims.check(f"linear convergence, worst seed: {case}", worst, "<", 1e-10)
-claims.check("FA* conserves C = ZᵀZ − (WBᵀ+BWᵀ): max drift", cons["fa_star", max(eta_list)]["invariant_drift"].max(), "<", 1e-10)
-claims.check("FA's total drift is O(η): fitted slope of log drift vs log η, lower end", drift_slope, ">", 0.8)
-claims.check("FA's total drift is O(η): fitted slope of log drift vs log η, upper end", drift_slope, "<", 1.2)
-claims.check(f"‖EBᵀ‖² non-increasing at η = {min(eta_list):g} (zero init; largest relative one-step rise)",
-             max_increase[min(eta_list)], "<=", 1e-6,
-             note=f"above relative error {MONO_FLOOR:g}; 1e-6 is V's relative rounding there")
-min_cos = min(run["cos_WB"][:, -1].min() for run in align.values())
-claims.check("cos(W, B) ends above 0 for every seed (FA and FA*)", min_cos, ">", 0.0)
-d2 = np.abs(align["fa_star"]["lam_min_WBt"] - 0.5 * align["fa_star"]["lam_min_ZtZ"]).max()
-claims.check("D2 identity under FA* from zero: max |λ_min(sym WBᵀ) − ½λ_min(ZᵀZ)|", d2, "<", 1e-10)
-claims.record(max_increase_of_V_by_eta={f"{e:g}": v for e, v in max_increase.items()},
-              final_drift_by_eta={f"{e:g}": float(d) for e, d in zip(eta_list, final_drift)},
-              drift_slope=float(drift_slope), final_cos_WB_median={r: float(np.median(run["cos_WB"][:, -1])) for r, run in align.items()},
-              overparam_rates=rates, speed_median_steps_fa_by_scale=speed_median,
-              speed_median_steps_gd=float(np.median(hits_gd)),
-              speed_fraction_not_reached={f"{sc:g}": float(np.mean(~np.isfinite(h))) for sc, h in hits.items()})
-print(claims.table())
-claims.write(RESULTS)
-claims.assert_all()
+nb.finish()

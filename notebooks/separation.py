@@ -64,20 +64,13 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 import fa_core as fa
-from fa_core import plotting as fp
-from fa_core.claims import Claims, output_paths
+from companion import figures as fp
+from companion.notebook import start
 
-params = dict(n=n, m=m, head=head, tail=tail, tail_level=tail_level, r=r, eta=eta, steps=steps, n_seeds=n_seeds,
-              ratio_spectra=ratio_spectra, decay_k=decay_k, decay_r_list=decay_r_list, n_draws=n_draws,
-              n_iterated=n_iterated, iterated_steps=iterated_steps, oversample_k=oversample_k,
-              oversample_p=oversample_p, oversample_decay=oversample_decay, seed=seed, quick=quick)
-if quick:
-    n, m, steps, n_seeds, n_draws, n_iterated, iterated_steps = 60, 50, 3000, 4, 2000, 3, 3000
-    ratio_spectra, decay_k, decay_r_list = [[5, 20, 0.01], [1, 4, 0.01]], 20, [2, 5]
+nb = start("separation", globals(), quick=dict(  # tiny sizes that still test every claim
+    n=60, m=50, steps=3000, n_seeds=4, n_draws=2000, n_iterated=3, iterated_steps=3000, ratio_spectra=[[5, 20, 0.01], [1, 4, 0.01]], decay_k=20, decay_r_list=[2, 5]))
 if not 1 <= r < head + tail:
     raise ValueError(f"r must be in [1, rank(Y) - 1] = [1, {head + tail - 1}] to see a separation; got {r}")
-fp.use_style()
-FIG, RESULTS = output_paths(build_dir, "separation")
 streams = fa.streams(seed, names=("target", "draws", "oversample"))
 target = fa.make_target(fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=streams["target"])
 opt = fa.optimal_error(target, r)
@@ -113,18 +106,23 @@ ax.set(xscale="log", yscale="log", xlabel="step", ylabel="relative error ‖Y−
        title=f"GD reaches OPT, FA stops at its own plateau (r = {r} < k = {target.k})")
 ax.legend(loc="lower left", fontsize=8)
 for rule in ("fa", "fa_star"):
-    st = fp.rule_style(rule)
     ratio = runs[rule].error / limits[rule][:, None]
-    fp.quantile_band(ax2, runs[rule].steps[1:], ratio[:, 1:], st["color"], st["label"], q=(0.0, 1.0), ls=st["ls"])
+    fp.rule_band(ax2, runs[rule].steps[1:], ratio[:, 1:], rule, q=(0.0, 1.0))
 ax2.axhline(1, color="k", lw=0.8, ls=":")
 ax2.set(xscale="log", yscale="log", xlabel="step", ylabel="error / predicted plateau",
         title="Each FA run ends exactly at ‖(I − P)Y‖² (band: all seeds)")
 ax2.legend()
-fp.save(fig, FIG / "error_curves")
+fp.save(fig, nb.figures / "error_curves")
 plt.show()
 plateau_dev = max(float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])) for rule in limits)
 gd_dev = float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt))
 print(f"max |FA − plateau| / plateau = {plateau_dev:.2e};  max |GD − OPT| / OPT = {gd_dev:.2e}")
+
+# %%
+claims = nb.claims
+claims.check("iterated FA/FA* plateaus equal fa_limit_error (max relative difference)", plateau_dev, "<", 1e-6)
+claims.check("GD reaches optimal_error (max relative difference)", gd_dev, "<", 1e-8)
+claims.record(plateau_max_rel_dev=plateau_dev)
 
 # %% [markdown]
 # ## 2. How far from optimal: FA/OPT over draws of the feedback
@@ -161,7 +159,7 @@ ratios, iterated = {}, {}
 for name, (s, rr) in spectra.items():
     s = s / s[0]
     D = g.standard_normal((n_draws, rr, s.size))
-    ratios[name] = fa.sketch_error(s, D) / np.sum(s[rr:] ** 2)
+    ratios[name] = fa.theory.sketch_error(s, D) / np.sum(s[rr:] ** 2)
     t_small = fa.make_target(s, max(2 * s.size, 40), max(2 * s.size, 30), rng=g)
     it = fa.train(t_small, rr, "fa", steps=iterated_steps, eta=eta, seeds=n_iterated, init_scale=0.0)
     iterated[name] = (it.error[:, -1], fa.fa_limit_error(t_small, it.B), fa.optimal_error(t_small, rr))
@@ -191,16 +189,23 @@ ax.set_yticks(range(0, top + 1), [f"{10**v:g}" for v in range(0, top + 1)])
 ax.set(ylabel="FA error / OPT_r  (log scale)",
        title=f"FA's error relative to the optimum, over {n_draws} draws of B per spectrum (line at 2 = twice optimal)")
 ax.legend(loc="upper left")
-fp.save(fig, FIG / "ratio_distribution")
+fp.save(fig, nb.figures / "ratio_distribution")
 plt.show()
 for nm, sm in summary.items():
     print(f"{nm:>28}: median {sm['median']:7.2f}  90th pct {sm['p90']:9.2f}  P(FA > 2·OPT) {sm['p_above_2']:.3f}")
 closed_vs_iterated = max(float(np.max(np.abs(e - l) / l)) for e, l, _ in iterated.values())
 sv_G1 = np.linalg.svd(g.standard_normal((n_draws, head, head)), compute_uv=False)
 edelman = float(np.median(sv_G1[:, -1] ** 2) * head)
-d7_estimate = float(np.median(1 + np.sum(1 / (sv_G1**2 + tail * tail_level**2), axis=1)))
+tail_estimate = float(np.median(fa.theory.head_tail_ratio(sv_G1, tail, tail_level)))
 print(f"iterated vs closed form: max relative difference {closed_vs_iterated:.2e};  "
-      f"median r·σ_min(G₁)² for r = {head}: {edelman:.3f};  D7 estimate of the default median: {d7_estimate:.2f}")
+      f"median r·σ_min(G₁)² for r = {head}: {edelman:.3f};  head-tail estimate of the default median: {tail_estimate:.2f}")
+
+# %%
+claims.check("iterated FA equals the closed form on every spectrum (max relative difference)", closed_vs_iterated, "<", 1e-6)
+claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}), above half the head-tail estimate",
+             summary[default]["median"], ">", 0.5 * tail_estimate,
+             note=f"head-tail estimate {tail_estimate:.2f} from an independent sample of G₁; see section 2")
+claims.record(ratio_summary=summary, median_r_sigma_min_sq=edelman, tail_estimate_default_median=tail_estimate)
 
 # %% [markdown]
 # ## 3. Where the gap comes from
@@ -219,9 +224,9 @@ print(f"iterated vs closed form: max relative difference {closed_vs_iterated:.2e
 # %%
 fa_run, gd_run = runs["fa"], runs["gd"]
 ang_top = np.degrees(fa.principal_angles(fa_run.Z, np.broadcast_to(target.U[:, :r], (len(fa_run.seeds), n, r))))
-Y_Bt = target.U @ ((target.s[:, None] * target.V.T) @ fa_run.B.mT)  # Y Bᵀ from the factors, never forming Y
+Y_Bt = fa.theory.sketch(target, fa_run.B)  # from the factors, never forming Y
 ang_sketch = np.degrees(fa.principal_angles(fa_run.Z, Y_Bt))
-top = fa.top_singular_subspace(target, r)  # U_r, or more columns if σ_r is tied
+top = fa.theory.top_singular_subspace(target, r)  # U_r, or more columns if σ_r is tied
 ang_gd = np.degrees(fa.principal_angles(gd_run.Z, np.broadcast_to(top, (len(gd_run.seeds), *top.shape))))
 
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 4.4))
@@ -234,14 +239,8 @@ for j, (vals, lab, col) in enumerate([(ang_top, "FA vs top-r subspace U_r", fp.R
 ax.set(xticks=range(r), xticklabels=[f"θ_{i + 1}" for i in range(r)], ylabel="principal angle (degrees)",
        title=f"Principal angles ({len(fa_run.seeds)} seeds)")
 ax.legend(loc="upper left")
-def per_mode_error(run):
-    """σ_i² (1 − ‖Q_Zᵀ u_i‖²): how much of Y's i-th mode the learned subspace misses."""
-    captured = np.sum((fa.orthonormal_basis(run.Z).mT @ target.U) ** 2, axis=-2)  # (seeds, k)
-    return target.s**2 * (1 - captured)
-
-
 idx = np.arange(1, target.k + 1)
-modes = {"gd": per_mode_error(gd_run), "fa": per_mode_error(fa_run)}
+modes = {"gd": fa.theory.error_by_mode(target, gd_run.Z), "fa": fa.theory.error_by_mode(target, fa_run.Z)}
 for j, rule in enumerate(("gd", "fa")):
     st = fp.rule_style(rule)
     lo, med, hi = np.quantile(np.maximum(modes[rule], 1e-12), [0.25, 0.5, 0.75], axis=0)
@@ -253,10 +252,18 @@ ax2.set(yscale="log", xlabel="mode i of Y", ylabel="σ_i² (1 − captured fract
 fig.suptitle(f"Where the gap comes from: FA learns the sketch col(Y Bᵀ), not the top-{r} subspace, and leaks every head mode",
              y=1.02)
 ax2.legend()
-fp.save(fig, FIG / "where_the_gap_comes_from")
+fp.save(fig, nb.figures / "where_the_gap_comes_from")
 plt.show()
 print(f"max angle FA vs sketch: {ang_sketch.max():.2e}°;  GD vs top-r: {ang_gd.max():.2e}°;  "
       f"FA vs top-r, largest angle median: {np.median(ang_top[:, -1]):.1f}°")
+
+# %%
+claims.check("FA's subspace stays in col(Y Bᵀ) from zero init (max principal angle, degrees)", ang_sketch.max(), "<", 1e-6)
+mode_sum_dev = float(np.max(np.abs(modes["fa"].sum(1) - fa_run.error[:, -1]) / fa_run.error[:, -1]))
+claims.check("FA's error equals its per-mode decomposition Σ σ_i²(1 − c_i) (max relative difference)", mode_sum_dev, "<", 1e-6)
+claims.check("GD's subspace lies in the top-r singular subspace, ties included (max principal angle, degrees)",
+             ang_gd.max(), "<", 1e-6)
+claims.record(fa_top_r_largest_angle_median_deg=float(np.median(ang_top[:, -1])))
 
 # %% [markdown]
 # ## 4. Oversampling rescues FA
@@ -277,7 +284,7 @@ go = streams["oversample"]
 os_ratio = {}
 for p in oversample_p:
     rr = oversample_k + p
-    os_ratio[p] = fa.sketch_error(s_os, go.standard_normal((n_draws, rr, decay_k))) / opt_k
+    os_ratio[p] = fa.theory.sketch_error(s_os, go.standard_normal((n_draws, rr, decay_k))) / opt_k
 t_os = fa.make_target(s_os, max(2 * decay_k, 40), max(2 * decay_k, 30), rng=go)
 os_iter = {p: fa.train(t_os, oversample_k + p, "fa", steps=iterated_steps, eta=eta, seeds=n_iterated,
                        init_scale=0.0).error[:, -1] / fa.optimal_error(t_os, oversample_k) for p in oversample_p}
@@ -297,31 +304,19 @@ ax.axhline(1, color="k", lw=0.8, ls=":")
 ax.set(yscale="log", xlabel="oversampling p (units r = k' + p)", ylabel="FA error / best rank-k' error",
        title=f"Oversampling rescues FA (k' = {oversample_k}, s_i = i^-{oversample_decay:g}, rank {decay_k})")
 ax.legend(fontsize=8)
-fp.save(fig, FIG / "oversampling")
+fp.save(fig, nb.figures / "oversampling")
 plt.show()
 print({p: f"mean {os_ratio[p].mean():.3f}" + (f" ≤ bound {bound[p]:.3f}" if p in bound else "") for p in oversample_p})
 
-# %% [markdown]
-# ## Checks
-
 # %%
-claims = Claims("separation", params)
-claims.check("iterated FA/FA* plateaus equal fa_limit_error (max relative difference)", plateau_dev, "<", 1e-6)
-claims.check("iterated FA equals the closed form on every spectrum (max relative difference)", closed_vs_iterated, "<", 1e-6)
-claims.check("GD reaches optimal_error (max relative difference)", gd_dev, "<", 1e-8)
-claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}), above half the D7 estimate",
-             summary[default]["median"], ">", 0.5 * d7_estimate,
-             note=f"D7 estimate {d7_estimate:.2f} from an independent sample of G₁; see section 2")
-claims.check("FA's subspace stays in col(Y Bᵀ) from zero init (max principal angle, degrees)", ang_sketch.max(), "<", 1e-6)
-mode_sum_dev = float(np.max(np.abs(modes["fa"].sum(1) - fa_run.error[:, -1]) / fa_run.error[:, -1]))
-claims.check("FA's error equals its per-mode decomposition Σ σ_i²(1 − c_i) (max relative difference)", mode_sum_dev, "<", 1e-6)
-claims.check("GD's subspace lies in the top-r singular subspace, ties included (max principal angle, degrees)",
-             ang_gd.max(), "<", 1e-6)
 for p in bound:
     claims.check(f"oversampling p = {p}: mean FA/OPT_k' within the range-finder bound", os_ratio[p].mean(), "<=", bound[p])
-claims.record(ratio_summary=summary, median_r_sigma_min_sq=edelman, d7_estimate_default_median=d7_estimate, plateau_max_rel_dev=plateau_dev,
-              oversampling_mean_ratio={str(p): float(os_ratio[p].mean()) for p in oversample_p},
-              fa_top_r_largest_angle_median_deg=float(np.median(ang_top[:, -1])))
-print(claims.table())
-claims.write(RESULTS)
-claims.assert_all()
+claims.record(oversampling_mean_ratio={str(p): float(os_ratio[p].mean()) for p in oversample_p})
+
+# %% [markdown]
+# ## Summary of the checks
+#
+# Every check above is written with its value and threshold to `results/separation.json`.
+
+# %%
+nb.finish()

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import fa_core as fa  # noqa: E402
-from fa_core import pipeline  # noqa: E402
+from companion import pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))

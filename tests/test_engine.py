@@ -97,7 +97,7 @@ def test_tol_stops_early_and_says_where(rank4):
 
 
 def test_recorded_steps_default_to_log_spacing():
-    steps = fa.log_steps(10000)
+    steps = fa.loop.log_steps(10000)
     assert steps[0] == 0 and steps[-1] == 10000 and np.all(np.diff(steps) > 0)
     assert np.sum(steps <= 100) > np.sum(steps > 5000)  # dense early, sparse late
 

@@ -24,7 +24,7 @@ def test_whitened_full_batch_training_is_the_factorization(teacher, rule):
     kw = dict(steps=400, eta=0.1, seeds=3, init_scale=0.1, record=["cos_WB", "grad_angle", "EBt_sq", "invariant_drift"])
     net = fa.train_network(X, T, 3, rule, **kw)
     fac = fa.train(t, 3, rule, engine="dense", **kw)
-    assert net.engine == "network"
+    assert net.engine == "data"
     assert rel(net.error, fac.error) < 1e-12 and np.isclose(net.sq_norm_Y, fac.sq_norm_Y)
     for name in kw["record"]:  # relative to each metric's scale (grad_angle is in degrees)
         assert np.abs(net[name] - fac[name]).max() < 1e-10 * max(1.0, np.abs(fac[name]).max()), name
@@ -48,7 +48,7 @@ def test_moment_gradients_equal_sample_gradients(teacher):
     t, X, T = teacher
     rng = np.random.default_rng(2)
     Z, W, F = rng.standard_normal((2, 12, 3)), rng.standard_normal((2, 3, 9)), rng.standard_normal((2, 3, 9))
-    a, b = fa.DataY(X, T), fa.DataY(X, T, moments=True)
+    a, b = fa.network.DataY(X, T), fa.network.DataY(X, T, moments=True)
     assert rel(a.E_Ft(Z, W, F), b.E_Ft(Z, W, F)) < 1e-13
     assert rel(a.Gt_E(Z, Z, W), b.Gt_E(Z, Z, W)) < 1e-13
     assert np.array_equal(a.sq_error(Z, W), b.sq_error(Z, W))
@@ -141,10 +141,10 @@ def test_forward_pass_reuse_never_returns_stale_results(activation):
     Z1, Z2 = rng.standard_normal((2, 1, 6, 3))
     W1, W2 = rng.standard_normal((2, 1, 3, 4))
     F, G = rng.standard_normal((1, 3, 4)), rng.standard_normal((1, 6, 3))
-    op = fa.DataY(X, T, activation=activation)
+    op = fa.network.DataY(X, T, activation=activation)
 
     def fresh(method, *args):  # a new operator has nothing to reuse
-        return getattr(fa.DataY(X, T, activation=activation), method)(*args)
+        return getattr(fa.network.DataY(X, T, activation=activation), method)(*args)
 
     for method, args in [("E_Ft", (Z1, W1, F)), ("Gt_E", (Z1, Z1, W1)), ("Gt_E", (G, Z1, W1)), ("E_Ft", (Z2, W1, F)),
                          ("Gt_E", (Z1, Z2, W2)), ("E_Ft", (Z1, W2, F)), ("Gt_E", (Z2, Z1, W2))]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fa_core import pipeline
+from companion import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
@@ -93,3 +93,25 @@ def test_rebuilds_are_byte_identical(tmp_path):
     assert digests[0].keys() == digests[1].keys() and len(digests[0]) > 4
     different = [name for name in digests[0] if digests[0][name] != digests[1][name]]
     assert not different, different
+
+
+def quick_sizes(source: Path) -> dict:
+    """The literal ``quick=dict(...)`` a notebook passes to companion.notebook.start."""
+    import ast
+
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "start":
+            quick = next(kw.value for kw in node.keywords if kw.arg == "quick")
+            return {kw.arg: ast.literal_eval(kw.value) for kw in quick.keywords}
+    raise AssertionError(f"{source.stem} never calls start(...)")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_results_record_the_parameters_actually_used(source, quick_build):
+    """A quick run records its quick sizes, not the full-size defaults it overrode."""
+    build, _ = quick_build
+    params = json.loads((build / "results" / f"{source.stem}.json").read_text())["params"]
+    sizes = quick_sizes(source)
+    assert sizes and {k: params[k] for k in sizes} == sizes
+    assert set(params) == set(parameter_cell_names(source)) - {"build_dir"}

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from fa_core import report
+from companion import report
 
 
 class Links(HTMLParser):

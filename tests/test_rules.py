@@ -70,9 +70,9 @@ def test_fa_discrete_conservation_identity(small_problem):
     for _ in range(50):
         E = t.Y - Z @ W
         expected = eta**2 * B @ E.mT @ E @ B.mT
-        C0 = fa.fa_invariant(Z, W, B)
+        C0 = fa.rules.fa_invariant(Z, W, B)
         Z, W, B = fa.RULES["fa"].step(Y, Z, W, B, eta)
-        dC = fa.fa_invariant(Z, W, B) - C0
+        dC = fa.rules.fa_invariant(Z, W, B) - C0
         assert np.abs(dC - expected).max() < 1e-13 * max(1.0, np.abs(C0).max())
         assert np.abs(expected).max() > 1e-8  # the drift is real, not zero
 
@@ -90,4 +90,4 @@ def test_fa_star_conserves_invariant_exactly(engine):
 
 def test_unknown_rule_is_rejected():
     with pytest.raises(ValueError, match="rule must be one of"):
-        fa.get_rule("backprop")
+        fa.rules.get_rule("backprop")

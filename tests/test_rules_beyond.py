@@ -79,11 +79,12 @@ def test_bad_decay_is_rejected():
 
 
 def test_correlated_feedback_interpolates_and_keeps_the_scale():
-    Z0, W0, G = fa.starting_point(30, 40, 3, list(range(200)), 1.0, 1.0)
-    np.testing.assert_array_equal(fa.correlated_feedback(W0, G, 0.0), G)
-    np.testing.assert_array_equal(fa.correlated_feedback(W0, G, 1.0), W0)
-    B = fa.correlated_feedback(W0, G, 0.6)
+    st = fa.starting_point(30, 40, 3, list(range(200)), init_scale=1.0, feedback_scale=1.0)
+    W0, G = st.W0, st.B
+    np.testing.assert_array_equal(fa.rules_beyond.correlated_feedback(W0, G, 0.0), G)
+    np.testing.assert_array_equal(fa.rules_beyond.correlated_feedback(W0, G, 1.0), W0)
+    B = fa.rules_beyond.correlated_feedback(W0, G, 0.6)
     assert abs(np.mean(fa.metrics.cosine(B, W0)) - 0.6) < 0.02  # cos(B, W₀) ≈ ρ for equal-scale draws
     assert abs(np.mean(np.sum(B**2, axis=(1, 2))) / np.mean(np.sum(G**2, axis=(1, 2))) - 1) < 0.02
     with pytest.raises(ValueError, match="rho must be"):
-        fa.correlated_feedback(W0, G, 1.5)
+        fa.rules_beyond.correlated_feedback(W0, G, 1.5)

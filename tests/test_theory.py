@@ -55,11 +55,11 @@ def test_optimal_error_is_eckart_young():
 
 def test_optimal_fit_attains_optimal_error_with_and_without_sigma():
     t = fa.make_target(fa.power_spectrum(5), 8, 6, rng=2)
-    M = fa.optimal_fit(t, 2)
+    M = fa.theory.optimal_fit(t, 2)
     assert np.linalg.matrix_rank(M) == 2 and np.isclose(np.sum((t.Y - M) ** 2), fa.optimal_error(t, 2))
     A = np.random.default_rng(1).standard_normal((8, 8))
     Sigma = A @ A.T + 0.1 * np.eye(8)
-    Ms = fa.optimal_fit(t, 2, Sigma=Sigma)
+    Ms = fa.theory.optimal_fit(t, 2, Sigma=Sigma)
     L = fa.theory.sqrt_spd(Sigma, 8)
     assert np.linalg.matrix_rank(Ms) == 2
     assert np.isclose(np.sum((L @ (t.Y - Ms)) ** 2), fa.optimal_error(t, 2, Sigma=Sigma))
@@ -71,7 +71,7 @@ def test_optimal_fit_attains_optimal_error_with_and_without_sigma():
 def test_fa_limit_is_projection_onto_sketch():
     t = fa.make_target(fa.power_spectrum(6), 12, 10, rng=4)
     B = np.random.default_rng(5).standard_normal((3, 10))
-    L = fa.fa_limit(t, B)
+    L = fa.theory.fa_limit(t, B)
     Q = np.linalg.qr(t.Y @ B.T)[0]
     np.testing.assert_allclose(L, Q @ Q.T @ t.Y, atol=1e-14)
     assert np.isclose(fa.fa_limit_error(t, B), np.sum((t.Y - L) ** 2))
@@ -103,12 +103,12 @@ def test_principal_angles_known_cases():
 def test_sketch_error_matches_fa_limit_error_in_coordinates():
     t = fa.make_target(fa.power_spectrum(7), 9, 8, rng=1)
     B = np.random.default_rng(2).standard_normal((4, 3, 8))
-    np.testing.assert_allclose(fa.sketch_error(t.s, B @ t.V), fa.fa_limit_error(t, B))
+    np.testing.assert_allclose(fa.theory.sketch_error(t.s, B @ t.V), fa.fa_limit_error(t, B))
 
 
 def test_top_singular_subspace_includes_ties():
     t = fa.make_target([1.0, 1.0, 1.0, 0.5], 8, 6, rng=0)
-    assert fa.top_singular_subspace(t, 2).shape == (8, 3)
-    assert fa.top_singular_subspace(t, 4).shape == (8, 4)
+    assert fa.theory.top_singular_subspace(t, 2).shape == (8, 3)
+    assert fa.theory.top_singular_subspace(t, 4).shape == (8, 4)
     u = fa.make_target([1.0, 0.7, 0.5], 8, 6, rng=0)
-    np.testing.assert_array_equal(fa.top_singular_subspace(u, 2), u.U[:, :2])
+    np.testing.assert_array_equal(fa.theory.top_singular_subspace(u, 2), u.U[:, :2])

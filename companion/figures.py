@@ -75,3 +75,19 @@ def annotate_floor(ax, y: float, text: str) -> None:
     ax.axhline(y, color="0.4", lw=0.8, ls=":")
     ax.annotate(text, xy=(1, y), xycoords=("axes fraction", "data"), xytext=(-4, 3),
                 textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
+
+
+def rule_band(ax, x, Y, rule: str, label: str | None = None, **kw):
+    """:func:`quantile_band` in a rule's colour and line style, labelled with the rule unless ``label`` is given."""
+    st = rule_style(rule)
+    return quantile_band(ax, x, Y, st["color"], st["label"] if label is None else label, ls=st["ls"], **kw)
+
+
+def strip(ax, i: float, values, color, s: float = 12, half: float = 0.3, **bar):
+    """One value per seed as a jittered strip at x = i, with a black bar at the median.
+
+    ``half`` is the bar's half-width; ``bar`` goes to ``ax.hlines`` (e.g. ``lw``).
+    """
+    values = np.asarray(values, dtype=float)
+    ax.scatter(np.full(values.size, i) + np.linspace(-0.15, 0.15, values.size), values, s=s, color=color)
+    ax.hlines(np.median(values), i - half, i + half, color="k", **bar)

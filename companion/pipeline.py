@@ -1,9 +1,9 @@
 """Execute a jupytext notebook with papermill, safely and reproducibly.
 
-    python -m fa_core.pipeline notebooks/separation.py --build-dir build \
+    python -m companion.pipeline notebooks/separation.py --build-dir build \
         --output build/notebooks/separation.ipynb [--quick] [-p eta=0.05 ...]
 
-What this adds to plain papermill (see pipeline-notes.md):
+What this adds to plain papermill:
 
 * unknown parameter names are an error (papermill only warns), listing the
   notebook's declared parameters with their help comments;

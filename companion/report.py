@@ -1,6 +1,6 @@
 """Build the static claims report: one page per build, working offline.
 
-    python -m fa_core.report --build build          # writes build/report/index.html
+    python -m companion.report --build build          # writes build/report/index.html
 
 The report shows each claim with its figures and a short explanation, the table of
 checks from every notebook's results JSON (with links to the cell that computed
@@ -22,55 +22,8 @@ import shutil
 import sys
 from pathlib import Path
 
-# (anchor, title, notebook, figures, explanation in our words)
-CLAIMS = [
-    ("convergence", "1. FA converges to the optimum when r ≥ rank(Y)", "convergence",
-     ["convergence", "overparameterization", "speed_vs_feedback_scale"],
-     "With at least as many hidden units as the rank of Y, feedback alignment drives the error to zero "
-     "(to rounding level), like gradient descent, from a small random start or from zero. With extra units "
-     "FA from zero is as fast as with r = k, because its representation never leaves a k-dimensional "
-     "subspace; from small random starts both rules crawl. FA's speed grows with the scale of the feedback B."),
-    ("alignment", "2. W aligns with B, and the alignment drives convergence", "convergence",
-     ["alignment", "conservation", "lyapunov"],
-     "The forward weights W turn towards the fixed feedback B: cos(W, B) becomes positive and "
-     "λ_min(sym W Bᵀ) grows from 0. The conserved quantity ZᵀZ − (WBᵀ + BWᵀ) explains why: from zero init "
-     "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts by O(η); our FA* variant conserves it "
-     "exactly. The Lyapunov function ‖E Bᵀ‖² then decays at a rate set by that alignment."),
-    ("separation", "3. FA can be far from optimal when r < rank(Y)", "separation",
-     ["error_curves", "ratio_distribution", "where_the_gap_comes_from", "oversampling"],
-     "With fewer units than the rank, GD finds the best rank-r fit. FA's representation is fixed at its first "
-     "step to col(Y Bᵀ), a random sketch of Y, and its error is that of projecting onto the sketch: often many "
-     "times the optimum, with a heavy tail over draws of B. Each FA run stops exactly at its predicted plateau. "
-     "Oversampling (more units than the rank one cares about) rescues FA, as the randomized range-finder "
-     "bound predicts."),
-    ("orthogonal", "4. GD and FA learn almost orthogonal representations at almost equal error", "orthogonal",
-     ["angles_vs_rank", "one_run", "sensitivity"],
-     "On a nearly flat spectrum, GD picks the top singular subspace and FA a nearly random one. As the rank "
-     "grows, every principal angle between the two learned representations approaches 90°, while FA's error "
-     "exceeds GD's by at most ((1+δ)²−1) r/(k−r), which tends to zero."),
-    ("linear_network", "5. All of it holds for two-layer linear networks", "linear_network",
-     ["exact_correspondence", "finite_samples", "minibatch_sgd", "anisotropic"],
-     "An actual network x → Wᵀ Zᵀ x trained on whitened samples follows the factorization's trajectory to "
-     "rounding. With Gaussian inputs it approaches the factorization as the sample size grows, and the "
-     "separation survives; minibatch SGD reaches the same limits. With anisotropic inputs the loss becomes "
-     "Σ-weighted: FA's subspace is still col(Y Bᵀ) but its fit, and GD's optimum, change with Σ."),
-]
-# Questions beyond the paper: shown in their own part of the report, after the claims.
-BEYOND = [
-    ("beyond_rules", "Which feedback rules close the separation?", "beyond_rules", ["rules", "rho_correlated"],
-     "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay, "
-     "closing the separation up to the shrinkage bias r·λ². FA with weight decay keeps FA's random subspace. "
-     "Magnitude-matched sign symmetry nearly closes the gap. Linear DRTP diverges at a constant step. Feedback "
-     "correlated with the initial forward weights (ρ-correlated) does not close it."),
-    ("beyond_depth", "Does depth change the picture? Y ≈ Z₁Z₂Z₃", "beyond_depth", ["depth"],
-     "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
-     "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop reaches. "
-     "Only the last feedback matrix matters, because col(Y(B₂B₃)ᵀ) = col(Y B₃ᵀ)."),
-    ("beyond_nonlinear", "Does the picture survive nonlinearity?", "beyond_nonlinear", ["nonlinear"],
-     "A tanh or ReLU student with fewer hidden units than its teacher, trained on Gaussian inputs: FA stops above "
-     "backprop on every seed, on training and test data, and the two learn clearly different first layers. These are "
-     "measurements; the paper's theory covers linear networks only."),
-]
+from .catalog import CLAIMS, BEYOND
+
 _CDN = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
 _MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S | re.I)
 _STYLE = """
@@ -148,9 +101,11 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
         shutil.rmtree(out)
     (out / "notebooks").mkdir(parents=True)
     failures, sections, nb_links, seen = 0, [], [], {}
-    entries = [(e, False) for e in CLAIMS] + [(e, True) for e in BEYOND if (build_dir / "results" / f"{e[2]}.json").is_file()
-                                               or (build_dir / "notebooks" / f"{e[2]}.ipynb").is_file()]
-    for (anchor, title, notebook, figures, text), beyond in entries:
+    entries = list(CLAIMS) + [e for e in BEYOND if (build_dir / "results" / f"{e.notebook}.json").is_file()
+                              or (build_dir / "notebooks" / f"{e.notebook}.ipynb").is_file()]
+    for entry in entries:
+        anchor, title, notebook, figures, text, beyond = (entry.anchor, entry.title, entry.notebook, entry.figures,
+                                                          entry.text, entry.beyond)
         if beyond and not any(s.startswith("<h1") for s in sections):
             sections.append('<h1 id="beyond">Beyond the paper</h1><p>Questions the paper does not answer, studied with the '
                             "same rigour. These are not claims of the paper.</p>")
@@ -187,7 +142,7 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
                         f"<h3>Checks</h3>{body}</section>")
     banner = ('<p class="banner ok">✓ Every check holds.</p>' if failures == 0 else
               f'<p class="banner fail">✗ {failures} check(s) failed or missing: see the ✗ rows below.</p>')
-    nav = "".join(f'<a href="#{a}">{t.split(".")[0]}. {a.replace("_", " ")}</a>' for a, t, *_ in CLAIMS)
+    nav = "".join(f'<a href="#{c.anchor}">{c.title.split(".")[0]}. {c.anchor.replace("_", " ")}</a>' for c in CLAIMS)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fa-companion: claims report</title><style>{_STYLE}</style></head>

@@ -1,0 +1,16 @@
+"""The companion's build tooling, kept apart from the science in ``fa_core``.
+
+Modules:
+
+- ``catalog``: the one source of each claim's title, explanation and figures,
+  read by the report, the README gallery and the docs tool;
+- ``notebook``: what a notebook calls at its top (parameters actually used,
+  output folders) and its checks (:class:`~companion.claims.Claims`);
+- ``claims``: checked claims and the results JSON;
+- ``figures``: the figure style, byte-stable figure files and repeated figure idioms;
+- ``pipeline``: executes a jupytext notebook with papermill (``make``);
+- ``report``: the offline HTML claims report (``make report``);
+- ``docs``: refreshes ``docs/`` and the README gallery (``make docs``).
+
+``fa_core`` never imports this package.
+"""

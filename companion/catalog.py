@@ -1,0 +1,106 @@
+"""Every claim and beyond-the-paper question: its title, its text and its figures.
+
+This is the one place the prose of each result lives. The report
+(:mod:`companion.report`), the README gallery and ``docs/`` (:mod:`companion.docs`)
+all read it, so they never disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    """One result of the companion.
+
+    Attributes
+    ----------
+    anchor : str
+        HTML anchor in the report.
+    title : str
+    notebook : str
+        Stem of the notebook under ``notebooks/`` that computes and checks it.
+    figures : tuple of str
+        Figure stems the notebook writes, in reading order.
+    text : str
+        What the result says, in this project's words.
+    gallery : str or None
+        The figure shown in the README gallery (one of ``figures``), if any.
+    beyond : bool
+        True for questions beyond the paper (not claims of the paper).
+    """
+
+    anchor: str
+    title: str
+    notebook: str
+    figures: tuple[str, ...]
+    text: str
+    gallery: str | None = None
+    beyond: bool = False
+
+    @property
+    def gallery_name(self) -> str:
+        """File stem of the gallery copy under ``docs/figures/``."""
+        return self.anchor
+
+
+CLAIMS = (
+    Section("convergence", "1. FA converges to the optimum when r ≥ rank(Y)", "convergence",
+            ("convergence", "overparameterization", "speed_vs_feedback_scale"),
+            "With at least as many hidden units as the rank of Y, feedback alignment drives the error to zero "
+            "(to rounding level), like gradient descent, from a small random start or from zero. With extra units "
+            "FA from zero is as fast as with r = k, because its representation never leaves a k-dimensional "
+            "subspace; from small random starts both rules crawl. FA's speed grows with the scale of the feedback B.",
+            gallery="convergence"),
+    Section("alignment", "2. W aligns with B, and the alignment drives convergence", "convergence",
+            ("alignment", "conservation", "lyapunov"),
+            "The forward weights W turn towards the fixed feedback B: cos(W, B) becomes positive and "
+            "λ_min(sym W Bᵀ) grows from 0. The conserved quantity ZᵀZ − (WBᵀ + BWᵀ) explains why: from zero init "
+            "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts by O(η); our FA* variant conserves it "
+            "exactly. The Lyapunov function ‖E Bᵀ‖² then decays at a rate set by that alignment.",
+            gallery="alignment"),
+    Section("separation", "3. FA can be far from optimal when r < rank(Y)", "separation",
+            ("error_curves", "ratio_distribution", "where_the_gap_comes_from", "oversampling"),
+            "With fewer units than the rank, GD finds the best rank-r fit. FA's representation is fixed at its first "
+            "step to col(Y Bᵀ), a random sketch of Y, and its error is that of projecting onto the sketch: often many "
+            "times the optimum, with a heavy tail over draws of B. Each FA run stops exactly at its predicted plateau. "
+            "Oversampling (more units than the rank one cares about) rescues FA, as the randomized range-finder "
+            "bound predicts.",
+            gallery="ratio_distribution"),
+    Section("orthogonal", "4. GD and FA learn almost orthogonal representations at almost equal error", "orthogonal",
+            ("angles_vs_rank", "one_run", "sensitivity"),
+            "On a nearly flat spectrum, GD picks the top singular subspace and FA a nearly random one. As the rank "
+            "grows, every principal angle between the two learned representations approaches 90°, while FA's error "
+            "exceeds GD's by at most ((1+δ)²−1) r/(k−r), which tends to zero.",
+            gallery="angles_vs_rank"),
+    Section("linear_network", "5. All of it holds for two-layer linear networks", "linear_network",
+            ("exact_correspondence", "finite_samples", "minibatch_sgd", "anisotropic"),
+            "An actual network x → Wᵀ Zᵀ x trained on whitened samples follows the factorization's trajectory to "
+            "rounding. With Gaussian inputs it approaches the factorization as the sample size grows, and the "
+            "separation survives; minibatch SGD reaches the same limits. With anisotropic inputs the loss becomes "
+            "Σ-weighted: FA's subspace is still col(Y Bᵀ) but its fit, and GD's optimum, change with Σ.",
+            gallery="finite_samples"),
+)
+
+BEYOND = (
+    Section("beyond_rules", "Which feedback rules close the separation?", "beyond_rules", ("rules", "rho_correlated"),
+            "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay, "
+            "closing the separation up to the shrinkage bias r·λ². FA with weight decay keeps FA's random subspace. "
+            "Magnitude-matched sign symmetry nearly closes the gap. Linear DRTP diverges at a constant step. Feedback "
+            "correlated with the initial forward weights (ρ-correlated) does not close it.", beyond=True),
+    Section("beyond_depth", "Does depth change the picture? Y ≈ Z₁Z₂Z₃", "beyond_depth", ("depth",),
+            "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
+            "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop "
+            "reaches. Only the last feedback matrix matters, because col(Y(B₂B₃)ᵀ) = col(Y B₃ᵀ).", beyond=True),
+    Section("beyond_nonlinear", "Does the picture survive nonlinearity?", "beyond_nonlinear", ("nonlinear",),
+            "A tanh or ReLU student with fewer hidden units than its teacher, trained on Gaussian inputs: FA stops "
+            "above backprop on every seed, on training and test data, and the two learn clearly different first "
+            "layers. These are measurements; the paper's theory covers linear networks only.", beyond=True),
+)
+
+SECTIONS = CLAIMS + BEYOND
+
+
+def notebooks() -> list[str]:
+    """Every notebook stem that carries a section, in reading order, each once."""
+    return list(dict.fromkeys(s.notebook for s in SECTIONS))

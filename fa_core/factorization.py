@@ -1,0 +1,145 @@
+"""The matrix-factorization trainer :func:`train`: Y ≈ Z W, all seeds at once."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .loop import Run, run_loop, settings
+from .operators import DenseY, ReducedY
+from .reduced import compress
+from .rules import Rule
+from .start import Start, starting_point
+from .targets import as_target
+
+ENGINE_CHOICES = ("auto", "reduced", "dense")
+
+
+def train(
+    target_or_Y,
+    r: int,
+    rule: str | Rule = "fa",
+    *,
+    steps: int,
+    eta: float,
+    seeds: int | Sequence[int] = 1,
+    init_scale: float = 1e-2,
+    feedback_scale: float = 1.0,
+    B=None,
+    Z0=None,
+    W0=None,
+    start: Start | None = None,
+    record: Sequence[str] = ("error",),
+    record_at=None,
+    tol: float | None = None,
+    progress: bool = False,
+    engine: str = "auto",
+) -> Run:
+    """Train Y ≈ Z W with one rule, for a batch of seeds at once.
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+        The target. A :class:`Target` built from factors never needs dense Y
+        on the reduced engine.
+    r : int
+        Inner dimension (hidden units), ``1 <= r <= min(n, m)``.
+    rule : str or Rule
+        A name in :data:`fa_core.RULES` (``"gd"``, ``"fa"``, ``"fa_star"``, …)
+        or a :class:`Rule`. ``"fa_star"`` is this companion's FA*.
+    steps : int
+        Number of updates, >= 0.
+    eta : float
+        Step size, > 0. For ‖Y‖₂ = 1, 0.05-0.1 is stable.
+    seeds : int or sequence of int
+        An int S means ``range(S)``. Seed i draws Z₀, W₀ from stream
+        ``"init"`` and B from ``"feedback"`` of :func:`fa_core.streams`, so GD
+        and FA with the same seed start from the same Z₀, W₀.
+    init_scale : float
+        Norm of each unit's initial weight vector (Z₀ ~ N(0, scale²/n),
+        W₀ ~ N(0, scale²/m)); 0 starts at Z = W = 0 (a saddle for GD).
+    feedback_scale : float
+        Row norm of the drawn B: B ~ N(0, feedback_scale²/m).
+    B, Z0, W0 : ndarray, optional
+        Explicit feedback (r, m) and starting factors (n, r), (r, m), one
+        matrix or stacked per seed; they replace the draws.
+    start : Start, optional
+        A whole starting point (see :func:`fa_core.starting_point`). It
+        carries its own seeds and draws, so ``seeds``, ``init_scale`` and
+        ``feedback_scale`` are not used, and ``B``, ``Z0``, ``W0`` must be unset.
+    record : sequence of str
+        Metrics to record besides ``"error"``: names in ``fa_core.metrics.RECORDERS``.
+    record_at : sequence of int, optional
+        Steps to record at; default about 120 log-spaced steps including 0
+        and ``steps``.
+    tol : float, optional
+        Stop early once every seed's relative error is below ``tol`` at a
+        recorded step; the Run then ends at that step (``run.steps[-1]``).
+    progress : bool
+        Show a progress bar (silenced by the ``TQDM_DISABLE`` environment variable).
+    engine : {"auto", "reduced", "dense"}
+        ``"reduced"`` runs the exact reduced dynamics (cost independent of n
+        and m); ``"dense"`` is the reference n×m implementation. ``"auto"``
+        picks reduced for orthogonally equivariant rules.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, naming the parameter and its valid range.
+    DivergenceError
+        If the error becomes non-finite or exceeds ``DIVERGENCE_FACTOR`` times
+        its start.
+
+    Notes
+    -----
+    One step of the rule maps (Z, W, B) to (Z', W', B'); for GD
+    Z' = Z + η E Wᵀ and W' = W + η Zᵀ E, for FA Z' = Z + η E Bᵀ, with E = Y − ZW.
+    """
+    t = as_target(target_or_Y)
+    cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
+    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, B=B, Z0=Z0, W0=W0)
+    engine = choose_engine(engine, cfg.rule)
+    state, basis = (start.Z0, start.W0, start.B), None
+    if engine == "reduced":
+        *state, basis = compress(t.U, t.V, *state)
+        Y = ReducedY(t.s)
+    else:
+        Y = DenseY(t.Y)
+    metrics, at, (Z, W, Bm) = run_loop(Y, tuple(state), cfg.rule, cfg.eta, steps=cfg.steps, names=cfg.names,
+                                       at=cfg.at, sq_norm=t.sq_norm, scale=float(t.s[0]), tol=cfg.tol,
+                                       progress=progress)
+    return Run(cfg.rule.name, cfg.eta, start.seeds, at, metrics, t.sq_norm, engine, start, (Z, W), (Bm,), basis)
+
+
+def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale, feedback_scale, *, depth: int = 2,
+                  rule: str = "fa", **explicit) -> Start:
+    """The given ``start`` (checked against the shapes), or a fresh :func:`starting_point`.
+
+    ``explicit`` holds the B, Z0 and W0 a caller passed (None if not).
+    """
+    if start is None:
+        return starting_point(n, m, r, seeds, init_scale=init_scale, feedback_scale=feedback_scale, depth=depth,
+                              rule=rule, **explicit)
+    if not isinstance(start, Start):
+        raise TypeError(f"start must be a fa_core.Start (see fa_core.starting_point); got {type(start).__name__}")
+    given = [k for k, v in explicit.items() if v is not None]
+    if given:
+        raise ValueError(f"start already fixes {given}; pass them to fa_core.starting_point instead")
+    if start.Z0.shape[1:] != (n, r) or start.W0.shape[-1] != m or len(start.layers) != depth:
+        raise ValueError(f"start has {len(start.layers)} layers, Z0 of shape {start.Z0.shape[1:]} and W0 with "
+                         f"{start.W0.shape[-1]} columns; this problem needs {depth} layers, Z0 of shape {(n, r)} "
+                         f"and {m} columns")
+    return start
+
+
+def choose_engine(engine: str, rule: Rule) -> str:
+    """Resolve ``"auto"``; refuse the reduced engine for rules it cannot run."""
+    if engine not in ENGINE_CHOICES:
+        raise ValueError(f"engine must be one of {ENGINE_CHOICES}; got {engine!r}")
+    if engine == "reduced" and not rule.equivariant:
+        raise ValueError(f"engine='reduced' needs an orthogonally equivariant rule; {rule.name!r} is not")
+    if engine == "auto":
+        return "reduced" if rule.equivariant else "dense"
+    return engine

@@ -1,0 +1,88 @@
+"""Linear-algebra helpers shared by the whole package, each written once.
+
+Everything here works on stacked arrays (a leading batch axis) where that
+makes sense, and uses only NumPy.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_finite_array, check_shape
+
+# Residuals are formed only to measure an error; cap the block size (in float64
+# elements) so that large k does not allocate S×k×k at once.
+MAX_BLOCK = 1 << 23
+
+
+def haar_orthonormal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """An n×k matrix with orthonormal columns, Haar-distributed (QR with sign fix)."""
+    Q, R = np.linalg.qr(rng.standard_normal((n, k)))
+    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+
+
+def sqrt_spd(Sigma, n: int) -> np.ndarray:
+    """Symmetric square root of a symmetric positive definite n×n matrix."""
+    Sigma = as_finite_array(Sigma, "Sigma", ndim=(2,))
+    check_shape(Sigma, "Sigma", (n, n))
+    w, V = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
+    if w[0] <= 0:
+        raise ValueError(f"Sigma must be positive definite; its smallest eigenvalue is {w[0]:.3g}")
+    return (V * np.sqrt(w)) @ V.T
+
+
+def orthonormal_basis(A: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of col(A) by thin QR (A assumed full column rank), shape (..., n, p)."""
+    return np.linalg.qr(A)[0]
+
+
+def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Principal angles between col(A) and col(C), in radians, ascending.
+
+    Parameters
+    ----------
+    A : ndarray, shape (..., n, p)
+    C : ndarray, shape (..., n, q)
+
+    Returns
+    -------
+    ndarray, shape (..., min(p, q))
+
+    Notes
+    -----
+    Cosines come from the singular values of Q_Aᵀ Q_C and sines from those of
+    (I - Q_A Q_Aᵀ) Q_C (Knyazev & Argentati 2002): arcsin is used for angles
+    below 45° and arccos above, so small angles are accurate to ~1e-16
+    rather than ~1e-8.
+    """
+    A = as_finite_array(A, "A", ndim=(2, 3))
+    C = as_finite_array(C, "C", ndim=(2, 3))
+    if A.shape[-2] != C.shape[-2]:
+        raise ValueError(f"A and C must have the same number of rows; got {A.shape} and {C.shape}")
+    if A.shape[-1] < C.shape[-1]:
+        A, C = C, A
+    Qa, Qc = orthonormal_basis(A), orthonormal_basis(C)
+    cos = np.linalg.svd(Qa.swapaxes(-1, -2) @ Qc, compute_uv=False)  # descending
+    sin = np.linalg.svd(Qc - Qa @ (Qa.swapaxes(-1, -2) @ Qc), compute_uv=False)[..., ::-1]
+    small = np.arcsin(np.clip(sin, 0.0, 1.0))
+    large = np.arccos(np.clip(cos, -1.0, 1.0))
+    return np.where(cos**2 >= 0.5, small, large)
+
+
+def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Mean squared cosine of the principal angles: ‖Q_Aᵀ Q_C‖²_F / min(p, q)."""
+    return np.mean(np.cos(principal_angles(A, C)) ** 2, axis=-1)
+
+
+def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:
+    """``‖residual(*chunk)‖²_F`` for each item of the leading axis, in bounded chunks.
+
+    ``residual`` maps slices of ``args`` (along axis 0) to stacked matrices of
+    ``per_item`` entries each; at most about :data:`MAX_BLOCK` entries exist at once.
+    """
+    S = args[0].shape[0]
+    chunk = max(1, MAX_BLOCK // max(per_item, 1))
+    out = np.empty(S)
+    for a in range(0, S, chunk):
+        R = residual(*(x[a:a + chunk] for x in args))
+        out[a:a + chunk] = np.einsum("sij,sij->s", R, R)
+    return out

@@ -1,0 +1,191 @@
+"""Where training starts: seed streams and the starting point as a value.
+
+For seed i, :func:`streams` spawns independent generators from
+``SeedSequence(i)``: ``"target"``, ``"init"`` (Z₀, W₀) and ``"feedback"`` (B).
+So GD and FA with the same seed start from the same Z₀ and W₀, and a batch of
+seeds equals a loop over them, bit for bit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from typing import Sequence
+
+import numpy as np
+
+from ._checks import Seed, as_finite_array, as_generator, check_shape, positive_float, positive_int
+
+STREAMS = ("target", "init", "feedback")
+
+
+def streams(seed: int, names: Sequence[str] = STREAMS) -> dict[str, np.random.Generator]:
+    """Independent generators per purpose, spawned from ``SeedSequence(seed)``.
+
+    The i-th name always gets the i-th child, so ``"target"``, ``"init"`` and
+    ``"feedback"`` draw the same numbers whatever other names are added after.
+    """
+    if isinstance(names, str):
+        raise TypeError(f"names must be a sequence of stream names, not the string {names!r}")
+    children = np.random.SeedSequence(positive_int(seed, "seed", low=0)).spawn(len(names))
+    return {name: np.random.default_rng(ss) for name, ss in zip(names, children)}
+
+
+def as_seeds(seeds) -> tuple[int, ...]:
+    """An int n means range(n); a sequence of non-negative ints is taken as is."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        return tuple(range(positive_int(seeds, "seeds")))
+    if isinstance(seeds, str):
+        raise ValueError(f"seeds must be an int or a sequence of non-negative ints; got {seeds!r}")
+    try:
+        out = tuple(positive_int(s, "each seed", low=0) for s in seeds)
+    except TypeError:
+        raise ValueError(f"seeds must be an int or a sequence of non-negative ints; got {seeds!r}") from None
+    if not out:
+        raise ValueError("seeds must not be empty")
+    return out
+
+
+def feedback_matrix(rng: Seed, r: int, m: int, scale: float = 1.0) -> np.ndarray:
+    """B (r×m) with i.i.d. N(0, scale²/m) entries, so each row has norm ≈ scale."""
+    return scale / np.sqrt(m) * as_generator(rng).standard_normal((r, m))
+
+
+def initial_factors(rng: Seed, n: int, m: int, r: int, scale: float):
+    """Z₀ (n×r) with N(0, scale²/n) and W₀ (r×m) with N(0, scale²/m) entries.
+
+    ``scale`` is the typical norm of one unit's weight vector; 0 gives zeros.
+    """
+    g = as_generator(rng)
+    Z = scale / np.sqrt(n) * g.standard_normal((n, r))
+    W = scale / np.sqrt(m) * g.standard_normal((r, m))
+    return Z, W
+
+
+@dataclass(frozen=True, eq=False)
+class Start:
+    """The starting point of a batch of seeds.
+
+    Attributes
+    ----------
+    seeds : tuple of int
+    layers : tuple of ndarray
+        Z₀ (S, n, r), then any middle layers (S, r, r), then W₀ (S, r, m).
+    feedback : tuple of ndarray
+        Two layers: ``(B,)``, shape (S, r, m). Deep: B₂ … B_L (layer-wise FA),
+        D₁ … D_{L−1} (DFA, each (S, r, m)) or nothing (GD).
+    direct : bool
+        True for DFA's direct feedback D₁ … D_{L−1}.
+    """
+
+    seeds: tuple[int, ...]
+    layers: tuple[np.ndarray, ...]
+    feedback: tuple[np.ndarray, ...]
+    direct: bool = False
+
+    @property
+    def Z0(self) -> np.ndarray:
+        return self.layers[0]
+
+    @property
+    def W0(self) -> np.ndarray:
+        return self.layers[-1]
+
+    @property
+    def B(self) -> np.ndarray:
+        """The feedback that reaches the first layer, shape (S, r, m); see :func:`first_feedback`."""
+        return first_feedback(self.feedback, self.direct)
+
+
+def first_feedback(feedback: tuple, direct: bool = False) -> np.ndarray:
+    """The matrix G that carries the output error back to the first layer, shape (S, r, m).
+
+    B for two layers, B₂⋯B_L for layer-wise FA, D₁ for DFA. From a zero start
+    the first layer's range stays in col(Y Gᵀ).
+    """
+    if not feedback:
+        raise ValueError("there is no feedback matrix: rule 'gd' on a deep factorization uses none")
+    return feedback[0] if direct else reduce(np.matmul, feedback)
+
+
+def _batch(x, name: str, shape: tuple[int, int], S: int) -> np.ndarray:
+    """Validate a user-given (r, m)/(S, r, m) matrix and broadcast to (S, ...)."""
+    a = as_finite_array(x, name, ndim=(2, 3))
+    check_shape(a, name, shape)
+    if a.ndim == 3 and a.shape[0] != S:
+        raise ValueError(f"{name} has {a.shape[0]} stacked matrices but there are {S} seeds")
+    return np.array(np.broadcast_to(a, (S, *shape)))
+
+
+def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float = 1e-2, feedback_scale: float = 1.0,
+                   B=None, Z0=None, W0=None, depth: int = 2, rule: str = "fa") -> Start:
+    """Z₀, W₀ and the feedback for every seed, each drawn from the seed's own streams.
+
+    Parameters
+    ----------
+    n, m, r : int
+        Y is n×m; r hidden units, ``1 <= r <= min(n, m)``.
+    seeds : int or sequence of int
+        An int S means ``range(S)``.
+    init_scale, feedback_scale : float
+        Row norms of the drawn layers (0 starts at zero) and of the drawn feedback.
+    B, Z0, W0 : ndarray, optional
+        Two layers only: explicit matrices (one, or one per seed) replace the draws.
+    depth : int
+        Number of factors L >= 2. For L > 2 the middle layers are r×r.
+    rule : {"fa", "dfa", "gd"}
+        Deep only: which feedback to draw (B₂ … B_L, D₁ … D_{L−1}, or none).
+
+    Returns
+    -------
+    Start
+
+    Notes
+    -----
+    Stream ``"init"`` draws Z₁, then Z_L, then Z₂ … Z_{L−1}; stream
+    ``"feedback"`` draws B_L first. So depth 2 draws exactly the two-layer start.
+    """
+    seeds = as_seeds(seeds)
+    r = positive_int(r, "r", high=min(positive_int(n, "n"), positive_int(m, "m")))
+    init_scale = positive_float(init_scale, "init_scale", allow_zero=True)
+    feedback_scale = positive_float(feedback_scale, "feedback_scale")
+    depth = positive_int(depth, "depth", low=2)
+    if depth > 2:
+        if rule not in ("gd", "fa", "dfa"):
+            raise ValueError(f"rule must be 'gd', 'fa' or 'dfa' for a deep start; got {rule!r}")
+        if any(x is not None for x in (B, Z0, W0)):
+            raise ValueError("B, Z0 and W0 apply to two layers (depth=2) only")
+        return _deep_start(seeds, n, m, r, depth, rule, init_scale, feedback_scale)
+    Zs, Ws, Bs = [], [], []
+    for seed in seeds:
+        g = streams(seed)
+        Z, W = initial_factors(g["init"], n, m, r, init_scale)
+        Zs.append(Z)
+        Ws.append(W)
+        Bs.append(feedback_matrix(g["feedback"], r, m, feedback_scale))
+    S = len(seeds)
+    Z = np.stack(Zs) if Z0 is None else _batch(Z0, "Z0", (n, r), S)
+    W = np.stack(Ws) if W0 is None else _batch(W0, "W0", (r, m), S)
+    B = np.stack(Bs) if B is None else _batch(B, "B", (r, m), S)
+    return Start(seeds, (Z, W), (B,))
+
+
+def _deep_start(seeds, n, m, r, depth, rule, init_scale, feedback_scale) -> Start:
+    shapes = [(n, r)] + [(r, r)] * (depth - 2) + [(r, m)]
+    fans = [n] + [r] * (depth - 2) + [m]
+    order = [0, depth - 1] + list(range(1, depth - 1))
+    layers, feedback = [], []
+    for seed in seeds:
+        g = streams(seed)
+        Zs = [None] * depth
+        for l in order:
+            Zs[l] = init_scale / np.sqrt(fans[l]) * g["init"].standard_normal(shapes[l])
+        Fs = []
+        if rule == "fa":
+            for l in range(depth - 1, 0, -1):  # B_L first, so depth 2 draws the two-layer B
+                Fs.insert(0, feedback_scale / np.sqrt(fans[l]) * g["feedback"].standard_normal(shapes[l]))
+        elif rule == "dfa":
+            Fs = [feedback_scale / np.sqrt(m) * g["feedback"].standard_normal((r, m)) for _ in range(depth - 1)]
+        layers.append(Zs)
+        feedback.append(Fs)
+    return Start(seeds, tuple(np.stack(ls) for ls in zip(*layers)), tuple(np.stack(fs) for fs in zip(*feedback)),
+                 direct=rule == "dfa")

@@ -1,0 +1,98 @@
+"""One trainer shape: train, train_network and train_deep share keywords, defaults, rules and Run."""
+import inspect
+
+import numpy as np
+import pytest
+
+import fa_core as fa
+
+SHARED = ("steps", "eta", "seeds", "init_scale", "feedback_scale", "start", "record", "record_at", "tol", "progress")
+
+
+@pytest.fixture(scope="module")
+def problem():
+    t = fa.make_target(fa.low_rank_spectrum(3), 12, 9, rng=1)
+    X = fa.whitened_inputs(40, 12, 2)
+    return t, X
+
+
+def trainers(problem):
+    t, X = problem
+    return {
+        "train": lambda **kw: fa.train(t, 3, **kw),
+        "train_network": lambda **kw: fa.train_network(X, X @ t.Y, 3, **kw),
+        "train_deep": lambda **kw: fa.train_deep(t, 3, depth=2, **kw),
+    }
+
+
+def test_shared_keywords_have_the_same_defaults():
+    sigs = [inspect.signature(f).parameters for f in (fa.train, fa.train_network, fa.train_deep)]
+    for name in SHARED:
+        defaults = {p[name].default for p in sigs}
+        kinds = {p[name].kind for p in sigs}
+        assert len(defaults) == 1 and kinds == {inspect.Parameter.KEYWORD_ONLY}, name
+    assert {p["rule"].default for p in sigs} == {"fa"}
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+@pytest.mark.parametrize("rule", ["gd", "fa", fa.RULES["gd"], fa.with_weight_decay("fa", 0.01)])
+def test_every_trainer_takes_the_rule_vocabulary_and_returns_a_run(problem, which, rule):
+    run = trainers(problem)[which](rule=rule, steps=40, eta=0.1, seeds=[3, 4], init_scale=0.1, feedback_scale=2.0,
+                                   record_at=[0, 10, 40], tol=None, progress=False)
+    assert isinstance(run, fa.Run)
+    assert run.rule == (rule if isinstance(rule, str) else rule.name)
+    assert run.eta == 0.1 and run.seeds == (3, 4) and run.steps.tolist() == [0, 10, 40]
+    assert run.engine in ("reduced", "dense", "data") and run.error.shape == (2, 3) and "error" in run.metrics
+    assert np.array_equal(run["error"], run.error) and np.all(np.isfinite(run.rel_error))
+    assert run.Z.shape == (2, 12, 3) and run.W.shape == (2, 3, 9) and run.B.shape == (2, 3, 9)
+    assert isinstance(run.start, fa.Start) and run.start.seeds == (3, 4)
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_every_trainer_starts_where_starting_point_says(problem, which):
+    """Seed i draws the same Z₀, W₀, B everywhere; an explicit start reproduces the run bit for bit."""
+    t, _ = problem
+    start = fa.starting_point(t.n, t.m, 3, [5, 6], init_scale=0.2, feedback_scale=0.5)
+    drawn = trainers(problem)[which](rule="fa", steps=30, eta=0.1, seeds=[5, 6], init_scale=0.2, feedback_scale=0.5)
+    given = trainers(problem)[which](rule="fa", steps=30, eta=0.1, start=start)
+    for a, b in ((drawn.start.Z0, start.Z0), (drawn.start.W0, start.W0), (drawn.start.B, start.B)):
+        assert np.array_equal(a, b)
+    assert np.array_equal(drawn.error, given.error)
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_every_trainer_rejects_bad_shared_keywords_alike(problem, which):
+    fit = trainers(problem)[which]
+    with pytest.raises(ValueError, match="rule must be one of"):
+        fit(rule="bp", steps=1, eta=0.1)
+    with pytest.raises(ValueError, match="eta must be > 0"):
+        fit(steps=1, eta=0.0)
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        fit(steps=1, eta=0.1, tol=-1.0)
+    with pytest.raises(ValueError, match="record_at"):
+        fit(steps=5, eta=0.1, record_at=[9])
+    with pytest.raises(TypeError, match="start must be"):
+        fit(steps=1, eta=0.1, start="zero")
+    t, _ = problem
+    with pytest.raises(ValueError, match="start has"):
+        fit(steps=1, eta=0.1, start=fa.starting_point(t.n, t.m, 2))
+
+
+def test_a_rule_that_conserves_nothing_refuses_invariant_drift(problem):
+    t, _ = problem
+    assert fa.RULES["drtp"].invariant is None and fa.kolen_pollack(0.1).invariant is None
+    with pytest.raises(ValueError, match="conserves nothing"):
+        fa.train(t, 3, fa.kolen_pollack(0.1), steps=1, eta=0.1, record=["invariant_drift"])
+    fa.train(t, 3, "fa", steps=1, eta=0.1, record=["invariant_drift"])  # FA conserves C: accepted
+
+
+def test_recorders_are_named_documented_functions():
+    for name, f in fa.metrics.RECORDERS.items():
+        assert f.__name__ == name and f.__doc__
+
+
+def test_run_engine_takes_only_documented_values(problem):
+    t, _ = problem
+    run = fa.train(t, 3, steps=1, eta=0.1)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        fa.Run(run.rule, run.eta, run.seeds, run.steps, run.metrics, run.sq_norm_Y, "network", run.start, (), ())
