@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import os
 import platform
 import subprocess
 from dataclasses import asdict, dataclass
@@ -92,7 +93,7 @@ class Claims:
             "params": self.params,
             "environment": environment(),
         }
-        tmp = path.with_name(path.name + ".part")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         tmp.write_text(json.dumps(_plain(doc), indent=2, sort_keys=False, ensure_ascii=False) + "\n")
         tmp.replace(path)
         return path

@@ -4,6 +4,7 @@ This is the only fa_core module that imports matplotlib.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib as mpl
@@ -42,9 +43,12 @@ def save(fig, stem: str | Path) -> list[Path]:
     paths = []
     for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})):
         path = stem.with_suffix(f".{ext}")
-        tmp = path.with_name(path.name + ".part")
-        fig.savefig(tmp, format=ext, metadata=meta)
-        tmp.replace(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        try:
+            fig.savefig(tmp, format=ext, metadata=meta)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         paths.append(path)
     return paths
 

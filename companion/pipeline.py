@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -112,23 +114,40 @@ def strip_volatile(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def temporary_path(path: Path, suffix: str = ".part") -> Path:
+    """A sibling name for ``path`` that no other process uses: hidden, with this process's id."""
+    return path.with_name(f".{path.name}.{os.getpid()}{suffix}")
+
+
+def stale_outputs(name: str, output: Path, build_dir: Path) -> list[Path]:
+    """What a previous run of notebook ``name`` left: its executed notebook, results JSON and figures."""
+    build = Path(build_dir)
+    return [output, build / "results" / f"{name}.json", build / "figures" / name]
+
+
 def execute(source: Path, output: Path, params: dict, build_dir: Path) -> float:
     """Run one notebook; return its wall time in seconds.
 
-    The output notebook appears only if every cell (the closing claims check
-    included) succeeded.
+    The parameters are checked first. Then the previous run's outputs are
+    removed, so nothing stale can pass for this run's. The output notebook
+    appears only if every cell (the closing claims check included) succeeded;
+    a results JSON written before a failure stays, with its ✗. Temporary files
+    are unique to this process and removed whatever happens.
     """
     import papermill
 
     source, output = Path(source), Path(output)
     name = source.stem
-    src_ipynb = output.with_name(f".{name}.src.ipynb")
-    tmp_out = output.with_name(f".{name}.part.ipynb")
-    to_ipynb(source, src_ipynb)
-    check_parameters(params, declared_parameters(src_ipynb), name)
-    params = {**params, "build_dir": str(Path(build_dir).resolve())}
-    t0 = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    src_ipynb = temporary_path(output, ".src.ipynb")
+    tmp_out = temporary_path(output, ".ipynb")
     try:
+        to_ipynb(source, src_ipynb)
+        check_parameters(params, declared_parameters(src_ipynb), name)
+        for old in stale_outputs(name, output, build_dir):
+            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+        params = {**params, "build_dir": str(Path(build_dir).resolve())}
+        t0 = time.perf_counter()
         papermill.execute_notebook(str(src_ipynb), str(tmp_out), parameters=params, kernel_name="python3",
                                    cwd=str(source.parent), progress_bar=False, log_output=False)
         strip_volatile(tmp_out)
@@ -152,11 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.source.is_file():
         ap.error(f"no such notebook source: {args.source}")
     if args.list_params:
-        tmp = Path(args.build_dir) / f".{args.source.stem}.params.ipynb"
-        to_ipynb(args.source, tmp)
-        for p in declared_parameters(tmp).values():
-            print(f"{p['name']:>16} = {p['default']:<12} # {p['help']}")
-        tmp.unlink()
+        tmp = temporary_path(Path(args.build_dir) / f"{args.source.stem}.params", ".ipynb")
+        try:
+            to_ipynb(args.source, tmp)
+            for p in declared_parameters(tmp).values():
+                print(f"{p['name']:>16} = {p['default']:<12} # {p['help']}")
+        finally:
+            tmp.unlink(missing_ok=True)
         return 0
     output = args.output or Path(args.build_dir) / "notebooks" / f"{args.source.stem}.ipynb"
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import re
 import shutil
 import sys
@@ -96,10 +97,24 @@ def provenance(results: dict) -> str:
 def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
     """Write the report; return its index path and the number of failed or missing checks."""
     build_dir = Path(build_dir)
-    out = Path(out) if out else build_dir / "report"
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "notebooks").mkdir(parents=True)
+    final = Path(out) if out else build_dir / "report"
+    out = final.with_name(f".{final.name}.{os.getpid()}.tmp")  # written in full, then swapped in
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        (out / "notebooks").mkdir(parents=True)
+        failures = _write(build_dir, out)
+        old = final.with_name(f".{final.name}.{os.getpid()}.old")
+        if final.exists():
+            final.rename(old)
+        out.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return final / "index.html", failures
+
+
+def _write(build_dir: Path, out: Path) -> int:
+    """Write the report into ``out``; return the number of failed or missing checks."""
     failures, sections, nb_links, seen = 0, [], [], {}
     entries = list(CLAIMS) + [e for e in BEYOND if (build_dir / "results" / f"{e.notebook}.json").is_file()
                               or (build_dir / "notebooks" / f"{e.notebook}.ipynb").is_file()]
@@ -115,10 +130,10 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
             results = json.loads(res_path.read_text()) if res_path.is_file() else None
             cell = render_notebook(ipynb, out / "notebooks" / f"{notebook}.html") if ipynb.is_file() else None
             link = f"notebooks/{notebook}.html" if ipynb.is_file() else None
-            if results is None:
-                failures += 1
-            else:
-                failures += sum(not c["holds"] for c in results["claims"])
+            # A notebook without results, or whose executed notebook is missing, did not finish:
+            # its results (if any) may be from an earlier run, so it counts as a failure.
+            failures += (results is None or not ipynb.is_file()) + (
+                0 if results is None else sum(not c["holds"] for c in results["claims"]))
             seen[notebook] = (results, link, cell)
             nb_links.append(f'<li><a href="{link}">{notebook}</a></li>' if link else
                             f'<li>{notebook}: <span class="bad">✗ did not finish</span> (see the make log)</li>')
@@ -159,9 +174,8 @@ FA* is our definition (see README).</p>
 {_BROKEN_IMAGES_PROBE}
 </body></html>
 """
-    index = out / "index.html"
-    index.write_text(page)
-    return index, failures
+    (out / "index.html").write_text(page)
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", type=Path, default=Path("build"), help="folder with results/, figures/, notebooks/")
     ap.add_argument("--out", type=Path, default=None, help="report folder (default BUILD/report)")
     args = ap.parse_args(argv)
-    index, failures = build(args.build, args.out)
+    try:
+        index, failures = build(args.build, args.out)
+    except OSError as exc:
+        print(f"report: cannot write the report ({exc}); the previous report, if any, is untouched", file=sys.stderr)
+        return 2
     print(f"  report: {index}" + (f"   ✗ {failures} check(s) failed or missing" if failures else "   ✓ all checks hold"))
     return 1 if failures else 0
 

@@ -25,7 +25,7 @@ from .network import gaussian_inputs, train_network, whitened_inputs
 from .rules import RULES, Rule
 from .rules_beyond import kolen_pollack, with_weight_decay
 from .start import Start, starting_point, streams
-from .sweep import grid, sweep
+from .sweep import SweepError, grid, sweep
 from .targets import Target, bump_spectrum, head_tail_spectrum, low_rank_spectrum, make_target, power_spectrum
 from .theory import fa_limit_error, optimal_error
 
@@ -41,5 +41,5 @@ __all__ = [
     # the closed forms everyone needs
     "optimal_error", "fa_limit_error", "principal_angles", "subspace_overlap",
     # sweeps
-    "grid", "sweep",
+    "grid", "sweep", "SweepError",
 ]

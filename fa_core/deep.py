@@ -112,7 +112,8 @@ def train_deep(
     if cfg.names != ("error",):
         raise ValueError(f"record: train_deep records only 'error'; got {list(record)}")
     name, carrier, lam = deep_form(cfg.rule)
-    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, depth=depth, rule=carrier)
+    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, scale=float(t.s[0]), depth=depth,
+                          rule=carrier)
     Y, feedback = t.Y, list(start.feedback)
     err = np.empty((len(start.seeds), cfg.at.size))
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .loop import Run, run_loop, settings
+from ._checks import one_of, positive_float
+from .loop import Run, check_start_scale, run_loop, settings
 from .operators import DenseY, ReducedY
 from .reduced import compress
 from .rules import Rule
@@ -99,7 +100,7 @@ def train(
     """
     t = as_target(target_or_Y)
     cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
-    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, B=B, Z0=Z0, W0=W0)
+    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, scale=float(t.s[0]), B=B, Z0=Z0, W0=W0)
     engine = choose_engine(engine, cfg.rule)
     state, basis = (start.Z0, start.W0, start.B), None
     if engine == "reduced":
@@ -113,13 +114,16 @@ def train(
     return Run(cfg.rule.name, cfg.eta, start.seeds, at, metrics, t.sq_norm, engine, start, (Z, W), (Bm,), basis)
 
 
-def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale, feedback_scale, *, depth: int = 2,
-                  rule: str = "fa", **explicit) -> Start:
+def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale, feedback_scale, *, scale: float,
+                  depth: int = 2, rule: str = "fa", **explicit) -> Start:
     """The given ``start`` (checked against the shapes), or a fresh :func:`starting_point`.
 
-    ``explicit`` holds the B, Z0 and W0 a caller passed (None if not).
+    ``explicit`` holds the B, Z0 and W0 a caller passed (None if not). A drawn
+    start larger than the target (``scale`` ≈ ‖Y‖₂) raises a :class:`ScaleWarning`.
     """
     if start is None:
+        if explicit.get("Z0") is None and explicit.get("W0") is None:
+            check_start_scale(positive_float(init_scale, "init_scale", allow_zero=True), scale)
         return starting_point(n, m, r, seeds, init_scale=init_scale, feedback_scale=feedback_scale, depth=depth,
                               rule=rule, **explicit)
     if not isinstance(start, Start):
@@ -136,8 +140,7 @@ def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale
 
 def choose_engine(engine: str, rule: Rule) -> str:
     """Resolve ``"auto"``; refuse the reduced engine for rules it cannot run."""
-    if engine not in ENGINE_CHOICES:
-        raise ValueError(f"engine must be one of {ENGINE_CHOICES}; got {engine!r}")
+    one_of(engine, "engine", ENGINE_CHOICES)
     if engine == "reduced" and not rule.equivariant:
         raise ValueError(f"engine='reduced' needs an orthogonally equivariant rule; {rule.name!r} is not")
     if engine == "auto":

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_finite_array, check_shape
+from ._checks import Seed, as_finite_array, as_generator, check_shape, positive_int
 
 # Residuals are formed only to measure an error; cap the block size (in float64
 # elements) so that large k does not allocate S×k×k at once.
 MAX_BLOCK = 1 << 23
 
 
-def haar_orthonormal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """An n×k matrix with orthonormal columns, Haar-distributed (QR with sign fix)."""
-    Q, R = np.linalg.qr(rng.standard_normal((n, k)))
+def haar_orthonormal(rng: Seed, n: int, k: int) -> np.ndarray:
+    """An n×k matrix with orthonormal columns, Haar-distributed (QR with sign fix), k <= n."""
+    k = positive_int(k, "k")
+    Q, R = np.linalg.qr(as_generator(rng).standard_normal((positive_int(n, "n", low=k), k)))
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
@@ -33,6 +34,28 @@ def sqrt_spd(Sigma, n: int) -> np.ndarray:
 def orthonormal_basis(A: np.ndarray) -> np.ndarray:
     """Orthonormal basis of col(A) by thin QR (A assumed full column rank), shape (..., n, p)."""
     return np.linalg.qr(A)[0]
+
+
+def range_basis(A: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of col(A) at its numerical rank, shape (..., n, min(n, p)).
+
+    Columns past the rank are zero, so Q Qᵀ is the orthogonal projector onto
+    col(A) whatever its rank. Where A has full column rank (the generic case)
+    this is the thin QR factor, bit for bit; where it does not, the leading left
+    singular vectors. The rank tolerance is max(n, p)·eps·‖A‖_F (NumPy's
+    ``matrix_rank`` convention, with the Frobenius norm as the scale).
+    """
+    Q, R = np.linalg.qr(A)
+    d = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
+    tol = max(A.shape[-2:]) * np.finfo(float).eps * np.linalg.norm(A, axis=(-2, -1))
+    deficient = np.min(d, axis=-1) <= tol
+    if not np.any(deficient):
+        return Q
+    Q = np.array(Q)
+    for i in zip(*np.nonzero(deficient)) if Q.ndim > 2 else [()]:
+        U, sv, _ = np.linalg.svd(A[i], full_matrices=False)
+        Q[i] = U[:, :Q.shape[-1]] * (sv[:Q.shape[-1]] > tol[i])
+    return Q
 
 
 def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:

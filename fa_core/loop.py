@@ -8,6 +8,7 @@ behave the same everywhere.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Sequence
@@ -139,19 +140,30 @@ def log_steps(steps: int, num: int = 120) -> np.ndarray:
 
 
 def record_steps(record_at, steps: int) -> np.ndarray:
-    """The steps to record at: the given ones (sorted, unique), or :func:`log_steps`."""
+    """The steps to record at: the given ones (sorted, unique) or :func:`log_steps`, and always ``steps``.
+
+    The final step is always recorded, so a run trains for all ``steps`` and
+    its divergence check sees the end, whatever ``record_at`` lists.
+    """
     if record_at is None:
         return log_steps(steps)
-    at = np.unique(np.asarray(record_at, dtype=np.int64))
-    if at.size == 0 or at[0] < 0 or at[-1] > steps:
-        raise ValueError(f"record_at must be non-empty steps in [0, steps={steps}]")
+    if isinstance(record_at, (str, bytes)):
+        raise TypeError(f"record_at must be a sequence of integer steps; got {record_at!r}")
+    given = np.asarray(record_at)
+    if given.ndim != 1 or given.size == 0 or not (np.issubdtype(given.dtype, np.integer) or (
+            np.issubdtype(given.dtype, np.floating) and np.all(np.isfinite(given)) and np.all(given == np.round(given)))):
+        raise ValueError(f"record_at must be a non-empty 1-D sequence of integer steps in [0, steps={steps}]; "
+                         f"got {record_at!r}")
+    at = np.unique(np.append(given.astype(np.int64), steps))
+    if at[0] < 0 or at[-1] > steps:
+        raise ValueError(f"record_at must be steps in [0, steps={steps}]; got {record_at!r}")
     return at
 
 
 def check_record(record) -> tuple[str, ...]:
     """``("error", *record)`` without repeats, every name a known recorder."""
-    if isinstance(record, str):
-        raise ValueError(f"record must be a sequence of metric names, not the string {record!r}")
+    if isinstance(record, str) or not isinstance(record, (list, tuple)) or not all(isinstance(n, str) for n in record):
+        raise TypeError(f"record must be a list or tuple of metric names; got {record!r}")
     names = tuple(dict.fromkeys(("error", *record)))
     unknown = [n for n in names if n != "error" and n not in _metrics.RECORDERS]
     if unknown:
@@ -168,6 +180,22 @@ def settings(rule, steps, eta, seeds, record, record_at, tol) -> Settings:
         raise ValueError(f"record: rule {rule_.name!r} conserves nothing, so 'invariant_drift' is meaningless for it")
     return Settings(rule_, steps, positive_float(eta, "eta"), as_seeds(seeds), names, record_steps(record_at, steps),
                     None if tol is None else positive_float(tol, "tol"))
+
+
+class ScaleWarning(UserWarning):
+    """The random start is larger than the target, so the run measures the start, not the target."""
+
+
+def check_start_scale(init_scale: float, scale: float) -> None:
+    """Warn when the drawn start's product ZW (about init_scale²) exceeds ‖Y‖₂ = ``scale``.
+
+    Then the first steps fit the start away rather than the target; under FA
+    the start also leaves a conserved offset C₀ that can make the error grow.
+    """
+    if init_scale**2 > scale:
+        warnings.warn(f"init_scale={init_scale:g} is large for this target (‖Y‖₂ = {scale:.3g}): the start's "
+                      f"product ZW is about init_scale² = {init_scale**2:.3g}. Use init_scale <= "
+                      f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.", ScaleWarning, stacklevel=4)
 
 
 def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray, sq_norm: float,

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import Seed, as_finite_array, as_generator, positive_float, positive_int
+from ._checks import Seed, as_finite_array, as_generator, one_of, positive_float, positive_int
 from .factorization import resolve_start
 from .linalg import batched_sq_norm, haar_orthonormal, sqrt_spd
 from .loop import Run, run_loop, settings
@@ -59,8 +59,7 @@ class DataY:
     """
 
     def __init__(self, X: np.ndarray, T: np.ndarray, moments: bool = False, activation: str = "linear"):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        one_of(activation, "activation", ACTIVATIONS)
         if moments and activation != "linear":
             raise ValueError("moments=True needs activation='linear' (the sufficient statistics are linear)")
         self.X, self.T = X, T
@@ -121,7 +120,8 @@ class DataY:
 def whitened_inputs(N: int, n: int, rng: Seed) -> np.ndarray:
     """N inputs with XᵀX/N = I exactly (N >= n): √N times a Haar-random N×n isometry."""
     n = positive_int(n, "n")
-    return np.sqrt(N) * haar_orthonormal(as_generator(rng), positive_int(N, "N", low=n), n)
+    N = positive_int(N, "N", low=n)
+    return np.sqrt(N) * haar_orthonormal(as_generator(rng), N, n)
 
 
 def gaussian_inputs(N: int, n: int, rng: Seed, Sigma: np.ndarray | None = None) -> np.ndarray:
@@ -197,12 +197,14 @@ def train_network(
         raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
     N, n = X.shape
     m = T.shape[1]
+    if not np.any(T):
+        raise ValueError("T must not be all zero: every error would be relative to ‖T‖ = 0")
     cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
-    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, B=B, Z0=Z0, W0=W0)
+    sq_norm = float(np.sum(T**2) / N)
+    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, scale=np.sqrt(sq_norm), B=B, Z0=Z0, W0=W0)
     eta = cfg.eta
     linear = activation == "linear"
     full = DataY(X, T, moments=linear, activation=activation)  # linear: gradients from XᵀX/N and XᵀT/N
-    sq_norm = float(np.sum(T**2) / N)
     update_op = None
     if batch_size is not None:
         b = positive_int(batch_size, "batch_size", high=N)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import Seed, as_finite_array, as_generator, check_shape, positive_float, positive_int
+from ._checks import Seed, as_finite_array, as_generator, check_shape, one_of, positive_float, positive_int
 
 STREAMS = ("target", "init", "feedback")
 
@@ -24,8 +24,9 @@ def streams(seed: int, names: Sequence[str] = STREAMS) -> dict[str, np.random.Ge
     The i-th name always gets the i-th child, so ``"target"``, ``"init"`` and
     ``"feedback"`` draw the same numbers whatever other names are added after.
     """
-    if isinstance(names, str):
-        raise TypeError(f"names must be a sequence of stream names, not the string {names!r}")
+    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) \
+            or len(set(names)) != len(names) or not names:
+        raise TypeError(f"names must be a non-empty list or tuple of distinct stream names; got {names!r}")
     children = np.random.SeedSequence(positive_int(seed, "seed", low=0)).spawn(len(names))
     return {name: np.random.default_rng(ss) for name, ss in zip(names, children)}
 
@@ -150,8 +151,7 @@ def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float = 1e-2,
     feedback_scale = positive_float(feedback_scale, "feedback_scale")
     depth = positive_int(depth, "depth", low=2)
     if depth > 2:
-        if rule not in ("gd", "fa", "dfa"):
-            raise ValueError(f"rule must be 'gd', 'fa' or 'dfa' for a deep start; got {rule!r}")
+        one_of(rule, "rule (of a deep start)", ("gd", "fa", "dfa"))
         if any(x is not None for x in (B, Z0, W0)):
             raise ValueError("B, Z0 and W0 apply to two layers (depth=2) only")
         return _deep_start(seeds, n, m, r, depth, rule, init_scale, feedback_scale)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import itertools
 from concurrent.futures import Executor
-from typing import Any, Callable, Iterable
+from collections.abc import Iterable
+from typing import Any, Callable
 
 
 def grid(**axes: Iterable) -> list[dict[str, Any]]:
@@ -24,8 +25,19 @@ def grid(**axes: Iterable) -> list[dict[str, Any]]:
     >>> grid(k=[1, 2], rule=["gd"])
     [{'k': 1, 'rule': 'gd'}, {'k': 2, 'rule': 'gd'}]
     """
+    for name, values in axes.items():
+        if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
+            raise TypeError(f"grid axis {name!r} must be a list of values, e.g. {name}=[{values!r}]; got {values!r}")
     names = list(axes)
     return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+
+
+class SweepError(RuntimeError):
+    """A sweep point failed; ``point`` holds its keyword arguments and ``__cause__`` the error."""
+
+    def __init__(self, index: int, point: dict, exc: BaseException):
+        self.index, self.point = index, point
+        super().__init__(f"sweep point {index} {point!r} failed: {type(exc).__name__}: {exc}")
 
 
 def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor | None = None) -> list:
@@ -43,14 +55,38 @@ def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor 
     Returns
     -------
     list
-        Results in the order of ``points``. The first exception raised by
-        any point is re-raised.
+        Results in the order of ``points``.
+
+    Raises
+    ------
+    SweepError
+        For the first point (in order) that raised, naming the point; the
+        original exception is its ``__cause__``. Points not yet started are
+        cancelled.
     """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable (called with each point's keywords); got {fn!r}")
+    if isinstance(points, (str, bytes, dict)) or not isinstance(points, Iterable):
+        raise TypeError(f"points must be a list of dicts of keyword arguments, e.g. fa.grid(...); got {points!r}")
     points = list(points)
     for p in points:
         if not isinstance(p, dict):
             raise ValueError(f"each sweep point must be a dict of keyword arguments; got {p!r}")
     if executor is None:
-        return [fn(**p) for p in points]
+        out = []
+        for i, p in enumerate(points):
+            try:
+                out.append(fn(**p))
+            except Exception as exc:
+                raise SweepError(i, p, exc) from exc
+        return out
     futures = [executor.submit(fn, **p) for p in points]
-    return [f.result() for f in futures]
+    out = []
+    for i, (p, f) in enumerate(zip(points, futures)):
+        try:
+            out.append(f.result())
+        except Exception as exc:
+            for g in futures[i + 1:]:
+                g.cancel()
+            raise SweepError(i, p, exc) from exc
+    return out

@@ -31,6 +31,23 @@ class Target:
     s: np.ndarray
     V: np.ndarray
 
+    def __post_init__(self):
+        U = as_finite_array(self.U, "U", ndim=(2,))
+        s = as_finite_array(self.s, "s", ndim=(1,))
+        V = as_finite_array(self.V, "V", ndim=(2,))
+        k = s.size
+        if U.shape[1] != k or V.shape[1] != k or k > min(U.shape[0], V.shape[0]):
+            raise ValueError(f"U (n×k), s (k,) and V (m×k) must agree with k <= min(n, m); "
+                             f"got U {U.shape}, s {s.shape}, V {V.shape}")
+        if np.any(s <= 0) or np.any(np.diff(s) > 0):
+            raise ValueError(f"s must be positive singular values in descending order; got {s}")
+        for name, Q in (("U", U), ("V", V)):
+            if not _orthonormal_columns(Q):
+                raise ValueError(f"{name} must have orthonormal columns ({name}ᵀ{name} = I to 1e-8)")
+        object.__setattr__(self, "U", U)
+        object.__setattr__(self, "s", s)
+        object.__setattr__(self, "V", V)
+
     @property
     def n(self) -> int:
         return self.U.shape[0]
@@ -72,6 +89,13 @@ class Target:
         target = cls(U[:, :k], s[:k], Vt[:k].T)
         target.__dict__["Y"] = Y  # keep the caller's exact matrix as the dense form
         return target
+
+
+def _orthonormal_columns(Q: np.ndarray, tol: float = 1e-8) -> bool:
+    """QᵀQ = I, probed in O(n k): unit column norms, and Qᵀ(Q x) = x for a fixed generic x."""
+    x = np.cos(np.arange(Q.shape[1]) + 1.0)
+    return bool(np.all(np.abs(np.sum(Q * Q, axis=0) - 1) <= tol)
+                and np.linalg.norm(Q.T @ (Q @ x) - x) <= tol * np.linalg.norm(x))
 
 
 def make_target(svals, n: int, m: int, rng: Seed, *, normalize: bool = True) -> Target:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_finite_array, check_shape, positive_float, positive_int
-from .linalg import batched_sq_norm, orthonormal_basis, sqrt_spd
+from .linalg import batched_sq_norm, orthonormal_basis, range_basis, sqrt_spd
 from .targets import Target, as_target
 
 
@@ -57,9 +57,8 @@ def _feedback_coords(t: Target, B) -> np.ndarray:
 
 
 def _sketch_basis(s: np.ndarray, D: np.ndarray) -> np.ndarray:
-    """Orthonormal basis (in U-coordinates) of col(S Dᵀ) = Uᵀ col(Y Bᵀ)."""
-    Q, _ = np.linalg.qr(s[:, None] * D.swapaxes(-1, -2))
-    return Q
+    """Orthonormal basis (in U-coordinates) of col(S Dᵀ) = Uᵀ col(Y Bᵀ), at its actual rank."""
+    return range_basis(s[:, None] * D.swapaxes(-1, -2))
 
 
 def fa_limit(target_or_Y, B) -> np.ndarray:
@@ -76,7 +75,8 @@ def fa_limit(target_or_Y, B) -> np.ndarray:
 
     Notes
     -----
-    Assumes rank(Y Bᵀ) = min(r, k), which holds almost surely for random B.
+    P projects onto col(Y Bᵀ) at its actual rank: min(r, k) for a random B,
+    less for a degenerate one (B = 0 gives P = 0).
     """
     t = as_target(target_or_Y)
     Q = _sketch_basis(t.s, _feedback_coords(t, B))
@@ -108,8 +108,12 @@ def fa_limit_error(target_or_Y, B, Sigma=None) -> np.ndarray | float:
     else:
         L = sqrt_spd(Sigma, t.n)
         Sigma = L @ L
-        Q = orthonormal_basis(t.Y @ np.swapaxes(as_finite_array(B, "B", ndim=(2, 3)), -1, -2))
-        fit = Q @ np.linalg.solve(Q.swapaxes(-1, -2) @ Sigma @ Q, Q.swapaxes(-1, -2) @ Sigma @ t.Y)
+        B = as_finite_array(B, "B", ndim=(2, 3))
+        check_shape(B, "B", (B.shape[-2], t.m))
+        Q = range_basis(t.Y @ B.swapaxes(-1, -2))  # zero columns past rank(Y Bᵀ)
+        unused = np.all(Q == 0, axis=-2)  # those columns get coefficient 0: put 1 on their diagonal
+        M = Q.swapaxes(-1, -2) @ Sigma @ Q + unused[..., None] * np.eye(Q.shape[-1])
+        fit = Q @ np.linalg.solve(M, Q.swapaxes(-1, -2) @ Sigma @ t.Y)
         R = L @ (t.Y - fit)
         out = np.einsum("...ij,...ij->...", R, R)
     return float(out) if np.ndim(out) == 0 else out
@@ -122,6 +126,9 @@ def sketch_error(s: np.ndarray, D: np.ndarray) -> np.ndarray:
     D = B V is itself Gaussian when B is, so many draws cost O(k² r) each and
     never touch n or m.
     """
+    s = as_finite_array(s, "s", ndim=(1,))
+    D = as_finite_array(D, "D", ndim=(2, 3))
+    check_shape(D, "D", (D.shape[-2], s.size))
     lead = D.shape[:-2]
     D = D.reshape(-1, *D.shape[-2:])
     S = np.diag(s)

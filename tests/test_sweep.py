@@ -17,7 +17,12 @@ POINTS = fa.grid(k=[2, 3, 4], rule=["gd", "fa"])
 
 
 def test_grid_is_the_cartesian_product_in_order():
-    assert fa.grid(a=[1, 2], b="xy") == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
+    assert fa.grid(a=[1, 2], b=["x", "y"]) == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"},
+                                               {"a": 2, "b": "y"}]
+    with pytest.raises(TypeError, match=r"grid axis 'rule' must be a list of values, e.g. rule=\['fa'\]"):
+        fa.grid(rule="fa")  # a string is one value, not the axis ['f', 'a']
+    with pytest.raises(TypeError, match="grid axis 'k'"):
+        fa.grid(k=3)
 
 
 def test_executors_give_the_serial_results_in_order():
@@ -29,9 +34,17 @@ def test_executors_give_the_serial_results_in_order():
         assert fa.sweep(final_error, POINTS, executor=ex) == serial
 
 
+def fails_at_nine(k):
+    return fa.train(np.eye(3), k, "fa", steps=1, eta=0.1).error
+
+
 def test_errors_propagate_and_points_are_checked():
-    with pytest.raises(ValueError, match="r must be in"):
-        fa.sweep(lambda k: fa.train(np.eye(3), k, "fa", steps=1, eta=0.1), [{"k": 9}])
+    points = [{"k": 1}, {"k": 9}, {"k": 2}]
+    with pytest.raises(fa.SweepError, match=r"sweep point 1 \{'k': 9\} failed: ValueError: r must be in") as err:
+        fa.sweep(fails_at_nine, points)
+    assert isinstance(err.value.__cause__, ValueError) and err.value.point == {"k": 9}
+    with ThreadPoolExecutor(1) as ex, pytest.raises(fa.SweepError, match=r"point 1 \{'k': 9\}"):
+        fa.sweep(fails_at_nine, points, executor=ex)
     with pytest.raises(ValueError, match="must be a dict"):
         fa.sweep(final_error, [3])
 
