@@ -38,7 +38,7 @@ NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py companion/figures.py \
              companion/notebook.py companion/pipeline.py
 
-.PHONY: all figures report docs test run params clean distclean venv bench bench-deps help
+.PHONY: all figures report docs sabotage test run params clean distclean venv bench bench-deps help
 # Build every figure, then the report, even if a notebook failed (its ✗ shows in the report); then fail.
 all:
 	@$(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=target figures; status=$$?; \
@@ -50,6 +50,7 @@ help:
 	@echo "make QUICK=1     every notebook at tiny sizes, into build/quick/"
 	@echo "make report      the offline claims report, build/report/index.html (part of make)"
 	@echo "make docs        refresh the README gallery in docs/ from a full build"
+	@echo "make sabotage    run the claim notebooks under deliberate breakages; writes docs/sabotage.json"
 	@echo "make run NB=separation PARAMS='eta=0.05 steps=2000'   one notebook, custom parameters, into build/run/"
 	@echo "make params NB=separation   list a notebook's parameters"
 	@echo "make bench       engine benchmark (bench/); make bench-deps adds the PyTorch/biotorch competitor"
@@ -76,6 +77,10 @@ report: $(STAMP)
 # Refresh the README gallery (docs/) from a full build; commit docs/ afterwards.
 docs: $(STAMP)
 	$(PY) -m companion.docs
+
+# Which checks turn ✗ when the science is broken on purpose (shown in the report).
+sabotage: $(STAMP)
+	$(PY) -m companion.sabotage --out docs/sabotage.json
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -31,6 +31,7 @@ class Claim:
     threshold: float
     holds: bool
     note: str = ""
+    about: str = ""  # the catalog section (claim) this check is evidence for
 
 
 def _plain(x):
@@ -63,13 +64,17 @@ class Claims:
         self.items: list[Claim] = []
         self.measured: dict = {}
 
-    def check(self, claim: str, value: float, op: str, threshold: float, note: str = "") -> bool:
-        """Record ``value op threshold``; a non-finite value never holds."""
+    def check(self, claim: str, value: float, op: str, threshold: float, note: str = "", about: str = "") -> bool:
+        """Record ``value op threshold``; a non-finite value never holds.
+
+        ``about`` names the catalog section (claim) the check supports; by
+        default the section named after the notebook.
+        """
         if op not in _OPS:
             raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}")
         value = float(value)
         holds = bool(math.isfinite(value) and _OPS[op](value, float(threshold)))
-        self.items.append(Claim(claim, value, op, float(threshold), holds, note))
+        self.items.append(Claim(claim, value, op, float(threshold), holds, note, about or self.notebook))
         return holds
 
     def record(self, **values) -> None:

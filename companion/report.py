@@ -72,9 +72,12 @@ def _fmt(x) -> str:
     return f"{x:.4g}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
-def checks_table(results: dict, link: str | None) -> str:
+def checks_table(results: dict, link: str | None, about: str | None = None) -> str:
+    """The checks of one notebook, or only those that support section ``about``."""
     rows = []
     for c in results["claims"]:
+        if about is not None and c.get("about", results["notebook"]) != about:
+            continue
         mark = '<span class="pass">✓</span>' if c["holds"] else '<span class="bad">✗</span>'
         claim = html.escape(c["claim"])
         if link:
@@ -84,6 +87,34 @@ def checks_table(results: dict, link: str | None) -> str:
                     f'<td class="num">{html.escape(c["op"])} {_fmt(c["threshold"])}</td></tr>')
     return ("<table><tr><th></th><th>claim checked</th><th>measured</th><th>threshold</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def sabotage_table(path: Path) -> str:
+    """Breakages against claims: how many checks turned ✗ (from ``make sabotage``)."""
+    if not path.is_file():
+        return "<p>No sabotage matrix: run <code>make sabotage</code>.</p>"
+    matrix = json.loads(path.read_text())
+    claims = [c.anchor for c in CLAIMS]
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in claims)
+    rows = []
+    for name, row in matrix.items():
+        cells = []
+        for claim in claims:
+            cell = row["claims"].get(claim)
+            if cell is None:
+                cells.append('<td class="num">·</td>')
+                continue
+            mark = "✗" * min(len(cell["failed_checks"]), 3) if cell["caught"] else "missed"
+            detail = "<br>".join(html.escape(c) for c in cell["failed_checks"]) + "".join(
+                f"<br>crashed: {html.escape(e)}" for e in cell["crashed"])
+            cls = "bad" if cell["caught"] else "fail"
+            cells.append(f'<td class="num"><details><summary class="{cls}">{mark} {len(cell["failed_checks"])}'
+                         f"</summary><small>{detail}</small></details></td>")
+        rows.append(f"<tr><td>{html.escape(row['description'])} <code>{html.escape(name)}</code></td>{''.join(cells)}</tr>")
+    return (f"<table><tr><th>breakage</th>{head}</tr>{''.join(rows)}</table>"
+            "<p><small>Each cell: the number of that claim's checks that turn ✗ when the notebooks run at quick size on "
+            "the broken code (· = not relevant). Open a cell for the checks. Every relevant cell must be non-empty; "
+            "<code>tests/test_sabotage.py</code> enforces it.</small></p>")
 
 
 def provenance(results: dict) -> str:
@@ -151,13 +182,14 @@ def _write(build_dir: Path, out: Path) -> int:
         if results is None:
             body = '<p class="banner fail">✗ no results: the notebook did not finish.</p>'
         else:
-            body = checks_table(results, f"{link}#cell-id={cell}" if link and cell else link) + provenance(results)
+            body = checks_table(results, f"{link}#cell-id={cell}" if link and cell else link, about=anchor) + provenance(results)
         sections.append(f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>'
                         f'<p>From <a href="{link or "#"}">{notebook}</a>.</p>{"".join(figs)}'
                         f"<h3>Checks</h3>{body}</section>")
     banner = ('<p class="banner ok">✓ Every check holds.</p>' if failures == 0 else
               f'<p class="banner fail">✗ {failures} check(s) failed or missing: see the ✗ rows below.</p>')
     nav = "".join(f'<a href="#{c.anchor}">{c.title.split(".")[0]}. {c.anchor.replace("_", " ")}</a>' for c in CLAIMS)
+    nav += '<a href="#beyond">beyond the paper</a><a href="#sabotage">checks proven able to fail</a>'
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fa-companion: claims report</title><style>{_STYLE}</style></head>
@@ -170,6 +202,10 @@ FA* is our definition (see README).</p>
 {banner}
 <nav>{nav}</nav>
 {"".join(sections)}
+<h2 id="sabotage">Checks proven able to fail</h2>
+<p>Every check could have been a ✗. The claim notebooks were run on deliberately broken science, and these are the
+checks that caught each breakage.</p>
+{sabotage_table(Path(__file__).resolve().parents[1] / "docs" / "sabotage.json")}
 <h2>Executed notebooks</h2><ul>{"".join(nb_links)}</ul>
 {_BROKEN_IMAGES_PROBE}
 </body></html>

@@ -118,19 +118,45 @@ def first_hit(steps: np.ndarray, values: np.ndarray, threshold: float) -> np.nda
     return np.where(below.any(axis=-1), steps[hit], np.inf)
 
 
-def decay_rate(steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)) -> np.ndarray:
-    """Linear-convergence rate per step, -d ln(err)/d step, fitted per seed.
+def log_linear_fit(steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)) -> tuple[np.ndarray, np.ndarray]:
+    """Fit ln(err) = a − rate · step per seed: linear convergence has a constant rate.
 
     The fit uses the recorded points with ``band[0] < err < band[1]`` (past
     the transient, above the rounding floor); if fewer than 3 points fall
-    in the band, the last quarter of the run is used. Returns shape (S,).
+    in the band, the last quarter of the run is used.
+
+    Parameters
+    ----------
+    steps : ndarray, shape (T,)
+    err : ndarray, shape (S, T)
+
+    Returns
+    -------
+    rate : ndarray, shape (S,)
+        −d ln(err)/d step.
+    r2 : ndarray, shape (S,)
+        Coefficient of determination of the fit: 1 for exactly linear convergence.
     """
     err = np.atleast_2d(err)
-    out = np.empty(err.shape[0])
+    rate, r2 = np.empty(err.shape[0]), np.empty(err.shape[0])
     for i, e in enumerate(err):
         use = (e > band[0]) & (e < band[1])
         if use.sum() < 3:
             use = steps >= steps[-1] * 0.75
         x, y = steps[use].astype(float), np.log(np.maximum(e[use], np.finfo(float).tiny))
-        out[i] = -np.polyfit(x, y, 1)[0]
-    return out
+        coef = np.polyfit(x, y, 1)
+        rate[i] = -coef[0]
+        spread = np.sum((y - y.mean()) ** 2)
+        r2[i] = 1 - np.sum((y - np.polyval(coef, x)) ** 2) / spread if spread > 0 else 1.0
+    return rate, r2
+
+
+def decay_rate(steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)) -> np.ndarray:
+    """Linear-convergence rate per step, −d ln(err)/d step, fitted per seed; see :func:`log_linear_fit`."""
+    return log_linear_fit(steps, err, band)[0]
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two equal-length samples (no ties assumed)."""
+    ra, rb = (np.argsort(np.argsort(np.asarray(x, dtype=float))) for x in (a, b))
+    return float(np.corrcoef(ra, rb)[0, 1])

@@ -7,7 +7,7 @@ inside and outside Y's singular subspaces:
 * ``W₀ = C Vᵀ + W⊥`` and ``B = D Vᵀ + B⊥``, with ``[W⊥; B⊥]ᵀ = Q_w R`` (m×2r).
 
 Under GD, FA and FA* the column space of Z stays in span(U, Z⊥) and the row
-spaces of W and B stay in span(V, W⊥, B⊥) (paper-notes §3). In the bases
+spaces of W and B stay in span(V, W⊥, B⊥) (derivations R11). In the bases
 ``Ũ = [U, Q_z]`` and ``Ṽ = [V, Q_w]`` the problem becomes
 
     Z̃ = [A; R_z]           (k + r) × r

@@ -194,20 +194,50 @@ def error_by_mode(target_or_Y, Z) -> np.ndarray:
     return t.s**2 * (1 - captured)
 
 
-def head_tail_ratio(sv_head: np.ndarray, tail: int, tail_level: float) -> np.ndarray:
-    """Leading-order FA/OPT on a head-plus-tail spectrum, from the head block's singular values.
+def head_tail_ratio(D: np.ndarray, tail_level: float) -> np.ndarray:
+    """FA/OPT, exactly, on a head-plus-tail spectrum: r values at 1 and q at s, with r units.
 
-    For Y with r singular values at 1 and q = ``tail`` at s = ``tail_level``,
-    and r units, FA/OPT ≈ 1 + Σ_i 1/(σ_i(G₁)² + q s²), with G₁ the r×r head
-    block of the Gaussian feedback in Y's coordinates. It is exact in the
-    average over the tail block as s → 0, and a heuristic for finite s.
+    With D = [G₁, G₂] the feedback in Y's right singular basis (G₁ r×r, G₂ r×q)
+    and H = G₂ᵀ G₁⁻ᵀ, FA's error over OPT_r = q s² is
+
+        FA/OPT = 1 + (1 − s²)/q · tr((I + s² HᵀH)⁻¹ HᵀH).
+
+    Parameters
+    ----------
+    D : ndarray, shape (..., r, r + q)
+    tail_level : float
+        s, in (0, 1).
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    D = as_finite_array(D, "D", ndim=(2, 3))
+    s = positive_float(tail_level, "tail_level")
+    r = D.shape[-2]
+    q = positive_int(D.shape[-1] - r, "the tail size q = D.shape[-1] − r")
+    H = D[..., r:].swapaxes(-1, -2) @ np.linalg.inv(D[..., :r].swapaxes(-1, -2))
+    HtH = H.swapaxes(-1, -2) @ H
+    inner = np.linalg.solve(np.eye(r) + s**2 * HtH, HtH)
+    return 1 + (1 - s**2) / q * np.trace(inner, axis1=-2, axis2=-1)
+
+
+def head_tail_estimate(sv_head: np.ndarray, tail: int, tail_level: float) -> np.ndarray:
+    """Leading-order FA/OPT on a head-plus-tail spectrum, from the head block's singular values alone.
+
+    Replacing G₂ G₂ᵀ by its mean q·I in :func:`head_tail_ratio` gives
+    FA/OPT ≈ 1 + (1 − s²) Σ_i 1/(σ_i(G₁)² + q s²), for standard Gaussian G₁.
+    A heuristic: exact only in that mean, and the measured median is checked
+    against it within a band.
 
     Parameters
     ----------
     sv_head : ndarray, shape (..., r)
-        Singular values of draws of G₁.
+        Singular values of draws of a standard Gaussian r×r matrix G₁.
     tail : int
+        q, the number of tail singular values.
     tail_level : float
+        s.
 
     Returns
     -------
@@ -215,17 +245,53 @@ def head_tail_ratio(sv_head: np.ndarray, tail: int, tail_level: float) -> np.nda
     """
     q = positive_int(tail, "tail", low=0)
     s = positive_float(tail_level, "tail_level")
-    return 1 + np.sum(1 / (np.asarray(sv_head, dtype=float) ** 2 + q * s**2), axis=-1)
+    return 1 + (1 - s**2) * np.sum(1 / (np.asarray(sv_head, dtype=float) ** 2 + q * s**2), axis=-1)
 
 
 def bump_overlap(k, r: int, delta: float):
-    """Predicted GD-FA subspace overlap (1+δ)² r/k on the bump spectrum (r values at 1+δ, k−r at 1).
+    """Predicted GD-FA subspace overlap on the bump spectrum (r values at 1+δ, k−r at 1).
 
-    ``k`` may be an int or an array of ranks.
+    (1+δ)² r / ((1+δ)² r + k − r): the share of a column of Y Bᵀ's energy on the
+    top-r coordinates. It is (1+δ)² r/k to leading order in r/k. ``k`` may be an
+    int or an array of ranks.
     """
-    return (1 + delta) ** 2 * r / k
+    return (1 + delta) ** 2 * r / ((1 + delta) ** 2 * r + k - r)
+
+
+def bump_excess(k, r: int, delta: float, overlap=0.0):
+    """FA/GD − 1 on the bump spectrum, exactly, for a representation inside col(Y).
+
+    An r-dimensional subspace of col(Y) whose mean squared cosine with the top-r
+    subspace is ``overlap`` leaves the error (k − r) + ((1+δ)² − 1) r (1 − overlap);
+    GD's optimum leaves k − r. So FA/GD − 1 = ((1+δ)² − 1) r (1 − overlap) / (k − r).
+    """
+    return ((1 + delta) ** 2 - 1) * r * (1 - np.asarray(overlap, dtype=float)) / (k - r)
 
 
 def bump_excess_bound(k, r: int, delta: float):
     """Exact upper bound on FA/GD − 1 on the bump spectrum when GD is optimal: ((1+δ)² − 1) r / (k − r)."""
     return ((1 + delta) ** 2 - 1) * r / (k - r)
+
+
+def alignment_bound(V0, lam_sym_min: np.ndarray, eta: float) -> np.ndarray:
+    """The decay of V = ‖E Bᵀ‖²_F that FA's alignment guarantees, in discrete time.
+
+    Under the FA flow dV/dt ≤ −λ_min(W Bᵀ + B Wᵀ) V, so
+    V_t ≤ V_0 exp(−η Σ_{s<t} 2 λ_min(sym W_s B_sᵀ)).
+
+    Parameters
+    ----------
+    V0 : ndarray, shape (S,) or float
+        V at the first step of the window.
+    lam_sym_min : ndarray, shape (S, T)
+        λ_min(sym W Bᵀ) at every step of the window (the recorder ``lam_min_WBt``).
+    eta : float
+
+    Returns
+    -------
+    ndarray, shape (S, T)
+        The bound at each step of the window; its first column is V0.
+    """
+    lam = np.atleast_2d(lam_sym_min)
+    integral = np.concatenate([np.zeros((lam.shape[0], 1)), np.cumsum(2 * lam[:, :-1], axis=1)], axis=1)
+    return np.reshape(V0, (-1, 1)) * np.exp(-eta * integral)

@@ -14,7 +14,7 @@
 # *This notebook goes beyond the paper's claims.*
 #
 # **Question.** In a deeper linear factorization, is the first layer's range still pinned
-# to a random sketch of Y, as with two layers (paper-notes D3)? And does FA or DFA still
+# to a random sketch of Y, as with two layers (derivations R4)? And does FA or DFA still
 # stop far from the optimum when r < rank(Y)?
 #
 # **Rules** (`fa_core.train_deep`, dense engine):
@@ -107,7 +107,7 @@ for rule, run in runs.items():
 
 # %%
 sv = np.linalg.svd(fa.streams(seed, names=("target", "draws"))["draws"].standard_normal((10000, r, r)), compute_uv=False)
-tail_estimate = float(np.median(fa.theory.head_tail_ratio(sv, tail, tail_level)))  # the head-tail estimate, r = head
+tail_estimate = float(np.median(fa.theory.head_tail_estimate(sv, tail, tail_level)))  # the head-tail estimate, r = head
 claims = nb.claims
 claims.check("backprop reaches the Eckart–Young optimum (max relative difference)",
              float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt)), "<", 1e-6)

@@ -157,6 +157,10 @@ for lam in lam_list:
                  fa.principal_angles(fa_wd.Z, fa.theory.sketch(target, fa_wd.B)).max(), "<", 1e-8)
 claims.check("DRTP at a constant step diverges (step at which it was detected; −1 if it did not)",
              -1 if drtp_step is None else drtp_step, ">", 0)
+claims.check("sign symmetry nearly closes the gap: median error / OPT", np.median(stats["sign symmetry"]["ratio"]), "<", 1.1,
+             note=f"FA's median is {np.median(stats['FA']['ratio']):.2f}")
+claims.check(f"sign symmetry nearly learns the top-{r} subspace: median overlap", np.median(stats["sign symmetry"]["overlap"]),
+             ">", 0.95)
 claims.record(median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.items()},
               median_overlap={k: float(np.median(v["overlap"])) for k, v in stats.items()}, drtp_divergence_step=drtp_step)
 
@@ -191,9 +195,12 @@ plt.show()
 print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.items()})
 
 # %%
-rho0, rho1 = np.median(rho_ratio[min(rho_list)]), np.median(rho_ratio[max(rho_list)])
-claims.check(f"ρ = {max(rho_list):g} does not close the gap: median FA/OPT stays above half of ρ = {min(rho_list):g}'s",
-             rho1 / rho0, ">", 0.5, note="a measured answer: W₀ carries no information about Y's top subspace")
+rho0 = np.median(rho_ratio[min(rho_list)])
+closest = min(float(np.median(v)) for v in rho_ratio.values())
+claims.check(f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ, relative to ρ = {min(rho_list):g}'s",
+             closest / rho0, ">", 0.5, note="a measured answer: W₀ carries no information about Y's top subspace")
+claims.check(f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ", closest, ">", 2.0,
+             note=f"GD from the same start: {np.median(gd_unit):.3f}")
 claims.record(median_ratio_by_rho={f"{rho:g}": float(np.median(v)) for rho, v in rho_ratio.items()})
 
 # %% [markdown]

@@ -9,11 +9,14 @@
 # ---
 
 # %% [markdown]
-# # Claim 5: it all holds for two-layer linear networks trained on data
+# # Claim 5: the results hold for two-layer linear networks with isotropic inputs
 #
-# **Claim.** The matrix-factorization results are results about two-layer linear
-# networks x → h = Zᵀx → ŷ = Wᵀh with isotropic inputs and a linear target y = Yᵀx.
-# Z, the first layer, is the representation.
+# **Claim.** The paper's abstract states its corollary for two-layer linear networks
+# "when the training input is isotropic, and the output is a linear function of the
+# input". Then the matrix-factorization results are results about networks
+# x → h = Zᵀx → ŷ = Wᵀh with a linear target y = Yᵀx (derivations R12). Z, the first
+# layer, is the representation. Section 4 shows why the condition matters: with
+# anisotropic inputs the limits move.
 #
 # **How this notebook tests it.** We train an actual network on samples X (N×n) with
 # targets T = XY, using backprop (GD) and FA, with `fa_core.train_network`. The loss
@@ -23,8 +26,9 @@
 #    every network step *is* the factorization step. The trajectories must coincide
 #    with `fa_core.train` to rounding.
 # 2. **Finite samples.** With Gaussian inputs, XᵀX/N = Σ̂ ≠ I. We measure how far the
-#    network's limit is from the factorization's as N grows (expected ~1/√N), and
-#    whether the separation of FA from GD for r < k survives.
+#    network's limit is from the factorization's as N grows (the error deviation is
+#    second order, so ~1/N; derivations R13), and whether the separation of FA from
+#    GD for r < k survives.
 # 3. **Minibatch SGD.** With a decaying step size, SGD reaches the same limits up to
 #    noise.
 # 4. **Where the corollary stops: anisotropic inputs.** With covariance Σ ≠ I, the
@@ -70,9 +74,12 @@ from companion import figures as fp
 from companion.notebook import start
 
 nb = start("linear_network", globals(), quick=dict(  # tiny sizes that still test every claim
-    n=12, m=10, k=4, n_seeds=3, steps=2500, N_whitened=60, sample_factors=[1, 4, 16, 64], sgd_steps=6000, kappa_list=[1.0, 3.0], kappa_iterate=[1.0, 3.0]))
+    n=12, m=10, k=4, n_seeds=6, steps=2500, N_whitened=60, sample_factors=[4, 16, 64, 256], sgd_steps=6000,
+    kappa_list=[1.0, 3.0], kappa_iterate=[1.0, 3.0]))
 if not 1 <= r <= min(n, m):
     raise ValueError(f"r must be in [1, min(n, m)] = [1, {min(n, m)}]; got {r}")
+if sum(f >= 4 for f in sample_factors) < 3:
+    raise ValueError(f"sample_factors needs at least three values >= 4 to fit the 1/N law; got {sample_factors}")
 g = fa.streams(seed, names=("target", "whitened", "samples", "sgd", "covariance"))
 head = min(3, k)
 teacher = fa.make_target(fa.head_tail_spectrum(head, k - head, tail_level) if k > head else np.ones(k), n, m,
@@ -139,12 +146,15 @@ claims.check("whitened network = factorization (max relative difference, errors 
 # %% [markdown]
 # ## 2. Finite samples
 #
-# Now x ~ N(0, I), so Σ̂ = XᵀX/N fluctuates around I by about √(n/N). The network
-# minimizes its empirical loss. We compare its limit with the factorization's, on the
+# Now x ~ N(0, I), so Σ̂ = XᵀX/N fluctuates around I by about √(n/N). Each seed draws
+# its own sample, so the seeds' deviations are independent. The network minimizes its
+# empirical loss. We compare its limit with the factorization's, on the
 # population error ‖Y − ZW‖²_F, for the same seeds.
 #
 # - **Left.** The relative deviation of the final population error. It is
-#   *second* order in Σ̂ − I, so it scales like 1/N, not 1/√N.
+#   *second* order in Σ̂ − I, so it scales like 1/N, not 1/√N (derivations R13). The
+#   expansion needs N ≫ n, so the slope is fitted from N = 4n up; at N ≈ n, Σ̂ is
+#   nearly singular and the deviation falls faster than the law.
 #   - GD's factorization limit minimizes the population error, so a first-order
 #     perturbation does not change the error.
 #   - FA's fit P_Σ̂ Y stays in the fixed subspace col(Y Bᵀ). Its population error is
@@ -168,12 +178,14 @@ fac_err = {rule: population_error(run) for rule, run in fac_runs.items()}
 Ns = [f * n for f in sample_factors]
 dev, ang, ratio_net = {"gd": [], "fa": []}, {"gd": [], "fa": []}, []
 for N in Ns:
-    X = fa.gaussian_inputs(N, n, g["samples"])
+    Xs = [fa.gaussian_inputs(N, n, g["samples"]) for _ in seeds]  # each seed its own sample: independent deviations
     for rule in ("gd", "fa"):
-        net = fa.train_network(X, X @ Y, r, rule, steps=steps, eta=eta, seeds=seeds, init_scale=0.0 if rule == "fa" else 1e-2)
-        err = population_error(net)
+        nets = [fa.train_network(X, X @ Y, r, rule, steps=steps, eta=eta, seeds=[s], init_scale=0.0 if rule == "fa" else 1e-2)
+                for s, X in zip(seeds, Xs)]
+        Z = np.concatenate([net.Z for net in nets])
+        err = np.concatenate([population_error(net) for net in nets])
         dev[rule].append(np.abs(err - fac_err[rule]) / fac_err[rule])
-        ang[rule].append(np.max(fa.principal_angles(net.Z, fac_runs[rule].Z), axis=1))
+        ang[rule].append(np.max(fa.principal_angles(Z, fac_runs[rule].Z), axis=1))
         if rule == "fa":
             ratio_net.append(err / opt)
 dev = {rule: np.array(v).T for rule, v in dev.items()}  # (seeds, len(Ns))
@@ -184,11 +196,12 @@ ratio_fac = fac_err["fa"] / opt
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.4))
 Ns_arr = np.array(Ns, dtype=float)
 slopes = {}
+asymptotic = Ns_arr >= 4 * n  # the expansion in Δ = Σ̂ − I needs ‖Δ‖ ~ √(n/N) small: fit the law from N = 4n up
 for rule in ("gd", "fa"):
     st = fp.rule_style(rule)
     fp.quantile_band(axes[0], Ns_arr, dev[rule], st["color"], st["label"], marker="o")
     fp.quantile_band(axes[1], Ns_arr, np.maximum(ang[rule], 1e-16), st["color"], st["label"], marker="o")
-    slopes[rule] = float(np.polyfit(np.log(Ns_arr), np.log(np.median(dev[rule], axis=0)), 1)[0])
+    slopes[rule] = float(np.polyfit(np.log(Ns_arr[asymptotic]), np.log(np.median(dev[rule], axis=0)[asymptotic]), 1)[0])
 ref = np.median(dev["gd"], axis=0)[0] * (Ns_arr[0] / Ns_arr)
 axes[0].plot(Ns_arr, ref, ":", color="0.3", label="∝ 1/N (second order)")
 ang_slope = float(np.polyfit(np.log(Ns_arr), np.log(np.median(ang["gd"], axis=0)), 1)[0])
@@ -216,11 +229,15 @@ print(f"median |FA/OPT network − factorization| / factorization at N = {Ns[-1]
 
 # %%
 for rule in ("gd", "fa"):
-    claims.check(f"{rule.upper()}: finite-sample error deviation decreases with N (fitted log-log slope)", slopes[rule], "<", -0.25,
-                 note="second order in Σ̂ − I: 1/N predicts −1")
+    claims.check(f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, lower end",
+                 slopes[rule], ">", -1.4, note="second order in Σ̂ − I: 1/N predicts −1, 1/√N would give −0.5")
+    claims.check(f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, upper end",
+                 slopes[rule], "<", -0.75)
 claims.check(f"separation ratio FA/OPT at N = {Ns[-1]} matches the factorization's (median relative difference)",
              sep_gap, "<", 4 * n / Ns[-1], note="tolerance 4n/N: FA's error deviation ‖(P − P_Σ̂)Y‖² is second order in Σ̂ − I")
-claims.check("the network's FA error stays above OPT at every N (min FA/OPT)", ratio_net.min(), ">", 1.0)
+sep_survives = float(np.min(np.median(ratio_net, axis=0)) / np.median(ratio_fac))
+claims.check("the separation survives at every N: min over N of median network FA/OPT ÷ factorization FA/OPT",
+             sep_survives, ">", 0.5, note=f"the factorization's FA/OPT is {np.median(ratio_fac):.1f}, so FA = GD would fail this")
 claims.check("GD's subspace deviation decreases with N (fitted log-log slope)", ang_slope, "<", -0.25,
              note="measured, not a rate claim: first-order terms largely cancel (section 2)")
 claims.record(finite_sample_slopes=slopes, gd_subspace_slope=ang_slope,

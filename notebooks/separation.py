@@ -13,9 +13,11 @@
 #
 # **Claim.** When there are fewer hidden units than the rank of Y (r < k), GD reaches
 # the Eckart–Young optimum OPT_r = Σ_{i>r} σ_i². FA can stop far above it. This is the
-# paper's provable separation between FA and GD.
+# paper's provable separation between FA and GD. "Far" is relative to the optimum:
+# on the default spectrum both rules fit Y well in absolute terms (relative errors of
+# about 0.7% for FA against 0.04% for GD), and FA's error is many times GD's.
 #
-# **Why (paper-notes D3–D4).**
+# **Why (derivations R4, R5, R8).**
 #
 # - From zero init, FA's first step sets Z = η Y Bᵀ, and col(Z) never leaves
 #   col(Y Bᵀ). That is a random sketch of Y with test matrix Bᵀ, the randomized range
@@ -137,17 +139,21 @@ claims.record(plateau_max_rel_dev=plateau_dev)
 # sketch is [G₁; s G₂]. Here G₁ is the r×r head block of a Gaussian matrix and G₂ the
 # q×r tail block.
 #
-# - For small s, the head's leakage gives FA/OPT ≈ 1 + ‖G₂ᵀ G₁⁻ᵀ‖²_F / q. Its average
-#   over G₂ is 1 + ‖G₁⁻¹‖²_F ≥ 1 + 1/σ_min(G₁)².
-# - For a square Gaussian, r·σ_min² has the limiting CDF 1 − exp(−x/2 − √x)
-#   (Edelman 1988). Its median solves x/2 + √x = ln 2, so x ≈ 0.297 (we sample it
-#   below). The median of FA/OPT is therefore about 1 + r/0.297, which is 17.8 for
-#   r = 5.
-# - With a finite tail level, paper-notes D7 gives FA/OPT ≈ 1 + Σ_i 1/(σ_i(G₁)² + q s²).
+# - **Exactly** (derivations R8), with H = G₂ᵀ G₁⁻ᵀ,
+#   FA/OPT = 1 + (1 − s²)/q · tr((I + s² HᵀH)⁻¹ HᵀH) (`fa.theory.head_tail_ratio`). We
+#   check it against the sketch computation draw by draw.
+# - **To leading order**, replacing G₂G₂ᵀ by its mean q·I gives
+#   FA/OPT ≈ 1 + (1 − s²) Σ_i 1/(σ_i(G₁)² + q s²) (`fa.theory.head_tail_estimate`), a
+#   function of G₁ alone. For small s it is dominated by 1/σ_min(G₁)².
+# - For large r, r·σ_min(G₁)² has the limiting CDF 1 − exp(−x/2 − √x) (Edelman 1988),
+#   whose median is about 0.297. That asymptotic constant would give 1 + r/0.297 ≈ 17.8
+#   for r = 5, but r = 5 is not large: the sample below gives the finite-r value, and
+#   the check uses the estimate computed from that sample, not the constant.
 #
-# We evaluate that approximation on an *independent* sample of G₁ alone. It never
-# touches the sketch computation. We require the measured median to exceed half of it,
-# so the check fails if the separation is less than half the predicted size.
+# We evaluate the leading-order estimate on an *independent* sample of 50 000 draws of G₁. It
+# never touches the sketch computation. The measured median must lie within a factor
+# 1.25 of it on either side, so the check fails if the separation is much smaller or
+# much larger than derived. Relative errors are shown beside the ratio in the summary.
 
 # %%
 g = streams["draws"]
@@ -155,11 +161,15 @@ default = f"head {head}×1, tail {tail}×{tail_level:g}"
 spectra = {default: (fa.head_tail_spectrum(head, tail, tail_level), head)}  # always measured: it carries a check
 spectra.update({f"head {h}×1, tail {q}×{lvl:g}": (fa.head_tail_spectrum(h, q, lvl), h) for h, q, lvl in ratio_spectra})
 spectra.update({f"1/i, k = {decay_k}, r = {rr}": (fa.power_spectrum(decay_k), rr) for rr in decay_r_list})
-ratios, iterated = {}, {}
+ratios, iterated, rel_error = {}, {}, {}
 for name, (s, rr) in spectra.items():
     s = s / s[0]
     D = g.standard_normal((n_draws, rr, s.size))
     ratios[name] = fa.theory.sketch_error(s, D) / np.sum(s[rr:] ** 2)
+    rel_error[name] = dict(fa=float(np.median(ratios[name]) * np.sum(s[rr:] ** 2) / np.sum(s**2)),
+                           gd=float(np.sum(s[rr:] ** 2) / np.sum(s**2)))
+    if name == default:
+        exact_dev = float(np.max(np.abs(fa.theory.head_tail_ratio(D, tail_level) - ratios[name]) / ratios[name]))
     t_small = fa.make_target(s, max(2 * s.size, 40), max(2 * s.size, 30), rng=g)
     it = fa.train(t_small, rr, "fa", steps=iterated_steps, eta=eta, seeds=n_iterated, init_scale=0.0)
     iterated[name] = (it.error[:, -1], fa.fa_limit_error(t_small, it.B), fa.optimal_error(t_small, rr))
@@ -179,13 +189,15 @@ for i, nm in enumerate(names):
     rt = ratios[nm]
     summary[nm] = dict(median=float(np.median(rt)), p90=float(np.quantile(rt, 0.9)), p_above_2=float(np.mean(rt > 2)),
                        mean=float(np.mean(rt)))
-    ax.annotate(f"median {summary[nm]['median']:.1f}\nP(>2) {summary[nm]['p_above_2']:.2f}", (i + 1, np.log10(rt).max()),
+    ax.annotate(f"median {summary[nm]['median']:.1f}\nP(>2) {summary[nm]['p_above_2']:.2f}\n"
+                f"rel. error FA {rel_error[nm]['fa']:.2%}\nGD {rel_error[nm]['gd']:.2%}", (i + 1, np.log10(rt).max()),
                 ha="center", va="bottom", fontsize=8)
 ax.axhline(0, color="k", lw=0.8)
 ax.axhline(np.log10(2), color="0.5", lw=0.8, ls=":")
 ax.set_xticks(range(1, len(names) + 1), names, rotation=15, fontsize=8)
 top = int(np.ceil(max(np.log10(ratios[nm]).max() for nm in names)))
 ax.set_yticks(range(0, top + 1), [f"{10**v:g}" for v in range(0, top + 1)])
+ax.set_ylim(top=top + 1.2)  # room for the annotations above the tallest violin
 ax.set(ylabel="FA error / OPT_r  (log scale)",
        title=f"FA's error relative to the optimum, over {n_draws} draws of B per spectrum (line at 2 = twice optimal)")
 ax.legend(loc="upper left")
@@ -194,18 +206,24 @@ plt.show()
 for nm, sm in summary.items():
     print(f"{nm:>28}: median {sm['median']:7.2f}  90th pct {sm['p90']:9.2f}  P(FA > 2·OPT) {sm['p_above_2']:.3f}")
 closed_vs_iterated = max(float(np.max(np.abs(e - l) / l)) for e, l, _ in iterated.values())
-sv_G1 = np.linalg.svd(g.standard_normal((n_draws, head, head)), compute_uv=False)
+sv_G1 = np.linalg.svd(g.standard_normal((50_000, head, head)), compute_uv=False)  # cheap: 5×5 SVDs
 edelman = float(np.median(sv_G1[:, -1] ** 2) * head)
-tail_estimate = float(np.median(fa.theory.head_tail_ratio(sv_G1, tail, tail_level)))
+tail_estimate = float(np.median(fa.theory.head_tail_estimate(sv_G1, tail, tail_level)))
 print(f"iterated vs closed form: max relative difference {closed_vs_iterated:.2e};  "
       f"median r·σ_min(G₁)² for r = {head}: {edelman:.3f};  head-tail estimate of the default median: {tail_estimate:.2f}")
 
 # %%
 claims.check("iterated FA equals the closed form on every spectrum (max relative difference)", closed_vs_iterated, "<", 1e-6)
-claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}), above half the head-tail estimate",
-             summary[default]["median"], ">", 0.5 * tail_estimate,
-             note=f"head-tail estimate {tail_estimate:.2f} from an independent sample of G₁; see section 2")
-claims.record(ratio_summary=summary, median_r_sigma_min_sq=edelman, tail_estimate_default_median=tail_estimate)
+claims.check("the exact head-tail formula equals the sketch computation on every draw (max relative difference)",
+             exact_dev, "<", 1e-6)
+claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, lower end",
+             summary[default]["median"] / tail_estimate, ">", 0.8,
+             note=f"estimate {tail_estimate:.2f} from an independent sample of G₁; see section 2")
+claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, upper end",
+             summary[default]["median"] / tail_estimate, "<", 1.25)
+claims.record(ratio_summary=summary, median_r_sigma_min_sq=edelman, tail_estimate_default_median=tail_estimate,
+              median_relative_error=rel_error)
+print({nm: f"FA {v['fa']:.2%} vs GD {v['gd']:.2%} of ‖Y‖²" for nm, v in rel_error.items()})
 
 # %% [markdown]
 # ## 3. Where the gap comes from
@@ -274,7 +292,8 @@ claims.record(fa_top_r_largest_angle_median_deg=float(np.median(ang_top[:, -1]))
 # E ‖(I − P) Y‖²_F ≤ (1 + k'/(p − 1)) · Σ_{j>k'} σ_j²,
 #
 # with P the projector onto col(Y Bᵀ) for a Gaussian B with r = k' + p rows. This is
-# exactly FA's error from zero init (D4). We compare the mean of FA's error over draws,
+# exactly FA's error from zero init (derivations R5). It is an upper bound, not a law,
+# so the check is one-sided; the measured mean sits well below it. We compare the mean of FA's error over draws,
 # divided by the best rank-k' error, with the bound.
 
 # %%

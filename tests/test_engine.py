@@ -45,7 +45,7 @@ def test_fa_plateau_equals_closed_form_limit(rule):
 
 
 def test_fa_representation_stays_in_sketch_subspace():
-    """From zero init, col(Z_t) ⊂ col(Y Bᵀ) at every step (paper-notes D3)."""
+    """From zero init, col(Z_t) ⊂ col(Y Bᵀ) at every step (derivations R4)."""
     t = fa.make_target(fa.power_spectrum(8), n=22, m=17, rng=5)
     for steps in (1, 10, 300):
         run = fa.train(t, 3, "fa", steps=steps, eta=0.1, seeds=3, init_scale=0.0, engine="dense")
@@ -103,7 +103,7 @@ def test_recorded_steps_default_to_log_spacing():
 
 
 def test_metrics_identities_from_zero_init(rank4):
-    """λ_min(sym W Bᵀ) = ½ λ_min(ZᵀZ) from zero init when FA* conserves C = 0 (D2)."""
+    """λ_min(sym W Bᵀ) = ½ λ_min(ZᵀZ) from zero init when FA* conserves C = 0 (derivations R3)."""
     run = fa.train(rank4, 5, "fa_star", steps=2000, eta=0.1, seeds=4, init_scale=0.0,
                    record=["lam_min_WBt", "lam_min_ZtZ", "cos_WB"])
     np.testing.assert_allclose(run["lam_min_WBt"], 0.5 * run["lam_min_ZtZ"], atol=1e-12)

@@ -1,4 +1,4 @@
-"""The exact reduced engine against the dense reference (paper-notes §3)."""
+"""The exact reduced engine against the dense reference (derivations R11)."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -63,7 +63,7 @@ def test_fa_star_with_feedback_equal_to_W_differs_from_gd_only_at_second_order(s
 
 
 def test_fa_discrete_conservation_identity(small_problem):
-    """C_{t+1} - C_t = η² B EᵀE Bᵀ exactly for FA (paper-notes D1)."""
+    """C_{t+1} - C_t = η² B EᵀE Bᵀ exactly for FA (derivations R2)."""
     t, Z, W, B = small_problem
     Y, eta = DenseY(t.Y), 0.08
     Z, W, B = Z[None], W[None], B[None]

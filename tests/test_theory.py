@@ -76,7 +76,7 @@ def test_fa_limit_is_projection_onto_sketch():
     np.testing.assert_allclose(L, Q @ Q.T @ t.Y, atol=1e-14)
     assert np.isclose(fa.fa_limit_error(t, B), np.sum((t.Y - L) ** 2))
     assert fa.fa_limit_error(t, B) >= fa.optimal_error(t, 3)
-    # invariant under B -> R B for invertible R (paper-notes D4)
+    # invariant under B -> R B for invertible R (derivations R5)
     R = np.random.default_rng(6).standard_normal((3, 3))
     assert np.isclose(fa.fa_limit_error(t, R @ B), fa.fa_limit_error(t, B))
     # batched over draws, and zero when r >= k
@@ -112,3 +112,38 @@ def test_top_singular_subspace_includes_ties():
     assert fa.theory.top_singular_subspace(t, 4).shape == (8, 4)
     u = fa.make_target([1.0, 0.7, 0.5], 8, 6, rng=0)
     np.testing.assert_array_equal(fa.theory.top_singular_subspace(u, 2), u.U[:, :2])
+
+
+def test_head_tail_ratio_is_exact():
+    """derivations R8: FA/OPT = 1 + (1 − s²)/q · tr((I + s²HᵀH)⁻¹HᵀH), draw by draw."""
+    r, q, s = 3, 7, 0.2
+    spectrum = np.concatenate([np.ones(r), np.full(q, s)])
+    D = np.random.default_rng(4).standard_normal((200, r, r + q))
+    direct = fa.theory.sketch_error(spectrum, D) / (q * s**2)
+    assert np.max(np.abs(fa.theory.head_tail_ratio(D, s) - direct) / direct) < 1e-9
+    sv = np.linalg.svd(np.random.default_rng(5).standard_normal((20000, r, r)), compute_uv=False)
+    estimate = np.median(fa.theory.head_tail_estimate(sv, q, s))
+    assert 0.8 < np.median(direct) / estimate < 1.25  # the leading-order estimate, within its stated band
+
+
+def test_bump_excess_is_exact():
+    """derivations R10: any r-subspace of col(Y) has FA/GD − 1 = ((1+δ)²−1) r (1 − ov)/(k − r)."""
+    k, r, delta = 30, 3, 0.4
+    t = fa.make_target(fa.bump_spectrum(k, r, delta), 40, 35, rng=3, normalize=False)
+    Q = t.U @ np.linalg.qr(np.random.default_rng(6).standard_normal((k, r)))[0]  # a random r-subspace of col(Y)
+    error = np.sum((t.Y - Q @ (Q.T @ t.Y)) ** 2)
+    ov = fa.subspace_overlap(Q, t.U[:, :r])
+    assert abs(error / fa.optimal_error(t, r) - 1 - fa.theory.bump_excess(k, r, delta, ov)) < 1e-12
+    assert fa.theory.bump_excess(k, r, delta, ov) <= fa.theory.bump_excess_bound(k, r, delta)
+
+
+def test_alignment_bound_holds_for_fa_from_zero():
+    """derivations R6: V = ‖EBᵀ‖² never decays slower than η Σ 2λ_min(sym WBᵀ) guarantees."""
+    t = fa.make_target(fa.low_rank_spectrum(3), 20, 15, rng=1)
+    run = fa.train(t, 3, "fa", steps=400, eta=0.05, seeds=4, init_scale=0.0, record=["EBt_sq", "lam_min_WBt"],
+                   record_at=np.arange(401))
+    V = run["EBt_sq"]
+    bound = fa.theory.alignment_bound(V[:, 0], run["lam_min_WBt"], 0.05)
+    live = run.rel_error > 1e-16
+    assert np.all(np.where(live, np.log(V) - np.log(bound), -np.inf) <= 1e-9)
+    assert np.all(bound[:, -1] < bound[:, 0])  # the alignment is positive: the bound itself decays
