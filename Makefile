@@ -8,6 +8,12 @@ PYTHON ?= python3
 # Notebooks are independent and single-threaded: `make` builds them one per core.
 JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
 VENV   := .venv
+# `make USE_CONDA=1` inside an active conda environment installs into it instead of creating .venv.
+ifeq ($(USE_CONDA),1)
+ifdef CONDA_PREFIX
+VENV   := $(CONDA_PREFIX)
+endif
+endif
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QUICK  ?=
@@ -38,10 +44,10 @@ NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py companion/figures.py \
              companion/notebook.py companion/pipeline.py
 
-.PHONY: all figures report docs sabotage test run params clean distclean venv bench bench-deps help
+.PHONY: all figures report docs sabotage environment test run params lab clean distclean venv bench bench-deps help
 # Build every figure, then the report, even if a notebook failed (its ✗ shows in the report); then fail.
 all:
-	@$(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=target figures; status=$$?; \
+	@$(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=line figures; status=$$?; \
 	$(MAKE) --no-print-directory report || status=1; exit $$status
 
 help:
@@ -51,15 +57,17 @@ help:
 	@echo "make report      the offline claims report, build/report/index.html (part of make)"
 	@echo "make docs        refresh the README gallery in docs/ from a full build"
 	@echo "make sabotage    run the claim notebooks under deliberate breakages; writes docs/sabotage.json"
-	@echo "make run NB=separation PARAMS='eta=0.05 steps=2000'   one notebook, custom parameters, into build/run/"
+	@echo "make run NB=separation PARAMS='eta=1e-3 steps=2e4'   one notebook, your parameters, into build/run/separation/"
 	@echo "make params NB=separation   list a notebook's parameters"
+	@echo "make lab         JupyterLab on notebooks/, where a double click opens a .py as a notebook"
 	@echo "make bench       engine benchmark (bench/); make bench-deps adds the PyTorch/biotorch competitor"
 	@echo "make clean       remove build/;  make distclean also removes .venv"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fa-companion needs Python >= 3.10; $(PYTHON) is " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	$(if $(LOCK),,@echo "note: no lock for Python $(PYVER) (requirements/ pins Python 3.11): every dependency version is unpinned")
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(if $(LOCK),--constraint $(LOCK)) -e '.[dev]'
 	@touch $@
@@ -69,7 +77,7 @@ figures: $(NOTEBOOKS)
 
 $(BUILD)/notebooks/%.ipynb: notebooks/%.py $(CORE) $(STAMP)
 	@mkdir -p $(@D)
-	TQDM_DISABLE=1 $(PY) -m companion.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
+	@TQDM_DISABLE=1 $(PY) -m companion.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
 
 report: $(STAMP)
 	@$(PY) -m companion.report --build $(BUILD)
@@ -77,6 +85,10 @@ report: $(STAMP)
 # Refresh the README gallery (docs/) from a full build; commit docs/ afterwards.
 docs: $(STAMP)
 	$(PY) -m companion.docs
+
+# environment.yml for conda users, pinned from the lock.
+environment: $(STAMP)
+	$(PY) -m companion.environment
 
 # Which checks turn ✗ when the science is broken on purpose (shown in the report).
 sabotage: $(STAMP)
@@ -89,11 +101,17 @@ NB ?=
 PARAMS ?=
 run: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make run NB=<name> PARAMS='name=value ...'  (names: $(notdir $(basename $(SOURCES))))"; exit 2; }
-	$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build/run --output build/run/notebooks/$(NB).ipynb $(foreach p,$(PARAMS),-p '$(p)')
+	@$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build/run/$(NB) --output build/run/$(NB)/notebooks/$(NB).ipynb --keep-failed $(if $(QUICK),--quick) --params "$(PARAMS)"
 
 params: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make params NB=<name>"; exit 2; }
 	@$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build --list-params
+
+# JupyterLab with the project's settings (copied, so the tracked ones never change): .py opens as a notebook.
+# Interactive runs write their figures and results to build/interactive/ (the notebooks' build_dir default).
+lab: $(STAMP)
+	@mkdir -p build/lab-settings && cp -rn companion/lab-settings/. build/lab-settings/
+	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/build/lab-settings $(VENV)/bin/jupyter lab notebooks/
 
 BENCH_ARGS ?=
 bench: $(STAMP)

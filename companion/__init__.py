@@ -14,3 +14,6 @@ Modules:
 
 ``fa_core`` never imports this package.
 """
+
+# Set by the pipeline for the kernel: the parameters the user passed, which quick sizes must not override.
+EXPLICIT_ENV = "FA_COMPANION_EXPLICIT_PARAMETERS"

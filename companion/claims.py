@@ -32,6 +32,7 @@ class Claim:
     holds: bool
     note: str = ""
     about: str = ""  # the catalog section (claim) this check is evidence for
+    cell: int | None = None  # execution count of the notebook cell that made the check (links in the report)
 
 
 def _plain(x):
@@ -74,7 +75,7 @@ class Claims:
             raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}")
         value = float(value)
         holds = bool(math.isfinite(value) and _OPS[op](value, float(threshold)))
-        self.items.append(Claim(claim, value, op, float(threshold), holds, note, about or self.notebook))
+        self.items.append(Claim(claim, value, op, float(threshold), holds, note, about or self.notebook, _current_cell()))
         return holds
 
     def record(self, **values) -> None:
@@ -109,6 +110,16 @@ class Claims:
         if failed:
             lines = "\n".join(f"  ✗ {c.claim}: {c.value:.4g} is not {c.op} {c.threshold:.4g}" for c in failed)
             raise ClaimFailed(f"{len(failed)} claim(s) of {self.notebook!r} failed:\n{lines}")
+
+
+def _current_cell() -> int | None:
+    """The execution count of the cell running now, inside a Jupyter kernel; None elsewhere."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    shell = get_ipython()
+    return None if shell is None else int(shell.execution_count)
 
 
 def environment() -> dict:

@@ -3,8 +3,9 @@
     make docs      # after a full `make`
 
 Copies each gallery figure named in :mod:`companion.catalog` to docs/figures/,
-every results JSON to docs/results/, rewrites the README's gallery block from
-the catalog, and records in docs/SOURCE_DIGEST a digest of the sources that
+every results JSON to docs/results/, every executed notebook to docs/notebooks/
+(so they can be read, figures and all, without running anything), rewrites the
+README's gallery block from the catalog, and records in docs/SOURCE_DIGEST a digest of the sources that
 produced the figures (see :data:`PRODUCERS`). tests/test_docs.py fails when
 that digest no longer matches the code, so the README never shows figures from
 old code. Prints which checked numbers changed since the last refresh.
@@ -42,8 +43,9 @@ def gallery_markdown() -> str:
     parts = []
     for s in SECTIONS:
         if s.gallery:
-            parts.append(f"**{s.title}.** {s.text} (`notebooks/{s.notebook}.py`)\n\n"
-                         f"![{s.title}](docs/figures/{s.gallery_name}.png)\n")
+            parts.append(f"**{s.title}.** {s.text} ([source](notebooks/{s.notebook}.py), "
+                         f"[executed notebook](docs/notebooks/{s.notebook}.ipynb))\n\n"
+                         f"[![{s.title}](docs/figures/{s.gallery_name}.png)](docs/notebooks/{s.notebook}.ipynb)\n")
     return "\n".join(parts)
 
 
@@ -78,10 +80,17 @@ def main(build: Path = ROOT / "build") -> int:
             if before.get(c["claim"]) != c["value"]:
                 print(f"  changed: {path.stem}: {c['claim']}: {before.get(c['claim'])} -> {c['value']}")
         shutil.copy2(path, old)
+    notebooks = sorted((build / "notebooks").glob("*.ipynb"))
+    (docs / "notebooks").mkdir(parents=True, exist_ok=True)
+    for old_nb in (docs / "notebooks").glob("*.ipynb"):
+        old_nb.unlink()
+    for path in notebooks:
+        shutil.copy2(path, docs / "notebooks" / path.name)
     readme = ROOT / "README.md"
     readme.write_text(with_gallery(readme.read_text()))
     (docs / "SOURCE_DIGEST").write_text(source_digest() + "\n")
-    print(f"docs: {len(gallery)} figures, {len(results)} results and the README gallery refreshed")
+    print(f"docs: {len(gallery)} figures, {len(results)} results, {len(notebooks)} executed notebooks and the README "
+          "gallery refreshed")
     return 0
 
 

@@ -13,10 +13,11 @@ the output folders. The results JSON thus never records sizes that did not run.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import figures
+from . import EXPLICIT_ENV, figures
 from .claims import Claims, output_paths
 
 # Values a parameters cell may hold (papermill's simple types).
@@ -90,8 +91,12 @@ def start(name: str, namespace: dict, quick: dict | None = None) -> Notebook:
     unknown = sorted(set(quick or {}) - set(declared))
     if unknown:
         raise ValueError(f"{name}: quick sizes name undeclared parameters {unknown}")
+    explicit = set(filter(None, os.environ.get(EXPLICIT_ENV, "").split(",")))
     if namespace["quick"]:
-        namespace.update(quick or {})
+        namespace.update({k: v for k, v in (quick or {}).items() if k not in explicit})
+        kept = sorted(explicit & set(quick or {}))
+        if kept:
+            print(f"quick sizes applied, except the values you set: {', '.join(f'{k}={namespace[k]!r}' for k in kept)}")
     params = {k: namespace[k] for k in declared if k not in _NOT_RECORDED}
     figures.use_style()
     fig_dir, results = output_paths(namespace["build_dir"], name)

@@ -7,12 +7,16 @@ What this adds to plain papermill:
 
 * unknown parameter names are an error (papermill only warns), listing the
   notebook's declared parameters with their help comments;
-* values are parsed as YAML (``quick=false`` is the bool False, not the
-  string "false") and checked against the declared default's type;
+* values are typed like Python literals and then to the declared default's
+  type: ``eta=1e-3`` is a float, ``steps=2e4`` the int 20000, ``r_list=[1, 2]``
+  a list, ``quick=false`` the bool False; a mismatch names the parameter, the
+  value and an example;
 * the executed notebook is written to a temporary file and renamed only on
-  success, so make never mistakes a failed run for a finished one;
+  success, so make never mistakes a failed run for a finished one; with
+  ``--keep-failed`` (``make run``) a notebook whose checks fail is kept, ✗ and all;
 * run timestamps are stripped, so rebuilds are byte-identical;
-* one line per notebook with its wall time.
+* the kernel's transport is encrypted where it can be, so it prints no warning;
+* one line when a notebook starts and one when it ends, with its wall time.
 
 Not an algorithm module: this one does I/O and runs kernels.
 """
@@ -25,6 +29,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+from . import EXPLICIT_ENV
 
 # Volatile metadata papermill writes on every run.
 _VOLATILE_NB = ("start_time", "end_time", "duration", "input_path", "output_path", "exception")
@@ -57,34 +63,89 @@ def declared_parameters(ipynb: Path) -> dict[str, dict]:
     return papermill.inspect_notebook(str(ipynb))
 
 
-def parse_assignments(pairs: list[str]) -> dict:
-    """``["eta=0.05", "sizes=[1, 2]"]`` -> ``{"eta": 0.05, "sizes": [1, 2]}`` (YAML values)."""
-    import yaml
+def split_assignments(text: str) -> list[str]:
+    """``"eta=1e-3 r_list=[1, 2]"`` -> ``["eta=1e-3", "r_list=[1, 2]"]``: spaces inside brackets or quotes stay."""
+    parts, depth, quote, current = [], 0, None, ""
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[({":
+            depth += 1
+        elif ch in "])}":
+            depth -= 1
+        if ch.isspace() and depth <= 0 and quote is None:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [p for p in [*parts, current] if p]
 
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``["eta=1e-3", "r_list=[1, 2]"]`` -> ``{"eta": "1e-3", "r_list": "[1, 2]"}``; typed by :func:`check_parameters`."""
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip().isidentifier():
-            raise ParameterError(f"parameters must look like name=value; got {pair!r}")
-        out[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+            raise ParameterError(f"parameters must look like name=value (e.g. eta=0.05); got {pair!r}")
+        out[name.strip()] = value.strip()
     return out
 
 
-def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> None:
-    """Reject unknown names and values whose type differs from the default's."""
+def typed_value(text, want: type | None):
+    """A command-line value as the declared type: Python literal syntax, YAML-style booleans.
+
+    Ints accept exact float spellings (``2e4`` is 20000); floats accept ints.
+    Raises ``ValueError`` if the value cannot be that type.
+    """
+    if not isinstance(text, str):  # already typed (a call from Python)
+        value = text
+    elif text.lower() in ("true", "false"):
+        value = text.lower() == "true"
+    else:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text  # a plain string
+    if want is None:
+        return value
+    if want is str and not isinstance(value, str):
+        return text if isinstance(text, str) else str(value)
+    if want is int and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if want is list and isinstance(value, tuple):
+        return list(value)
+    if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+        raise ValueError(value)
+    return value
+
+
+_EXAMPLES = {bool: "true", int: "2000", float: "1e-3", str: "abc", list: "[1, 2]", dict: "{'a': 1}"}
+
+
+def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> dict:
+    """Reject unknown names, type every value to its declared default's type, and return them typed."""
+    reserved = sorted(set(params) & {"build_dir"})
+    if reserved:
+        raise ParameterError(f"{notebook}: {reserved[0]} is set by the pipeline (use --build-dir, or make run, which "
+                             "writes to build/run/<notebook>/); it cannot be passed as a parameter")
     unknown = sorted(set(params) - set(declared))
     if unknown:
         listing = "\n".join(f"  {p['name']} = {p['default']}   # {p['help']}" for p in declared.values())
         raise ParameterError(f"{notebook}: unknown parameter(s) {unknown}. Valid parameters:\n{listing}")
+    typed = {}
     for name, value in params.items():
         want = _declared_type(declared[name])
-        if want is None:
-            continue
-        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
-        ok = ok or (want is float and isinstance(value, int) and not isinstance(value, bool))
-        if not ok:
-            raise ParameterError(f"{notebook}: parameter {name!r} must be {want.__name__} "
-                                 f"(default {declared[name]['default']}); got {value!r}")
+        try:
+            typed[name] = typed_value(value, want)
+        except ValueError:
+            raise ParameterError(f"{notebook}: parameter {name!r} must be {want.__name__} (default "
+                                 f"{declared[name]['default']}, e.g. {name}={_EXAMPLES[want]}); got {value!r}") from None
+    return typed
 
 
 def _declared_type(param: dict) -> type | None:
@@ -125,36 +186,91 @@ def stale_outputs(name: str, output: Path, build_dir: Path) -> list[Path]:
     return [output, build / "results" / f"{name}.json", build / "figures" / name]
 
 
-def execute(source: Path, output: Path, params: dict, build_dir: Path) -> float:
+class ChecksFailed(RuntimeError):
+    """The notebook ran to its end, but some of its checks are ✗."""
+
+
+def _kernel_manager_class(log_path: Path | None = None):
+    """The kernel manager papermill uses: CurveZMQ transport encryption where supported, kernel log to a file.
+
+    An unencrypted TCP kernel logs a warning on every start; with keys
+    provisioned (``transport_encryption="auto"``) it starts silently.
+    """
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if zmq.has("curve"):
+                self.transport_encryption = "auto"
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # The kernel's own log (e.g. "KeyboardInterrupt caught" as it shuts down) goes to a file, not the
+            # console; a failing cell's traceback is in the executed notebook and papermill's error.
+            if log_path is not None:
+                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 (closed by the subprocess's exit)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
+def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_failed: bool = False) -> float:
     """Run one notebook; return its wall time in seconds.
 
-    The parameters are checked first. Then the previous run's outputs are
-    removed, so nothing stale can pass for this run's. The output notebook
-    appears only if every cell (the closing claims check included) succeeded;
-    a results JSON written before a failure stays, with its ✗. Temporary files
-    are unique to this process and removed whatever happens.
+    The parameters are checked and typed first. Then the previous run's
+    outputs are removed, so nothing stale can pass for this run's. The output
+    notebook appears only if every cell succeeded, unless ``keep_failed`` and
+    the only failure is the closing check of the claims: then the executed
+    notebook is kept, with its ✗ visible, and :class:`ChecksFailed` is raised.
+    Temporary files are unique to this process and removed whatever happens.
     """
     import papermill
+    from papermill.exceptions import PapermillExecutionError
 
     source, output = Path(source), Path(output)
     name = source.stem
     output.parent.mkdir(parents=True, exist_ok=True)
     src_ipynb = temporary_path(output, ".src.ipynb")
     tmp_out = temporary_path(output, ".ipynb")
+    kernel_log = temporary_path(output, ".kernel.log").resolve()  # papermill runs in the notebook's folder
     try:
         to_ipynb(source, src_ipynb)
-        check_parameters(params, declared_parameters(src_ipynb), name)
+        params = check_parameters(params, declared_parameters(src_ipynb), name)
         for old in stale_outputs(name, output, build_dir):
             shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-        params = {**params, "build_dir": str(Path(build_dir).resolve())}
+        explicit = ",".join(sorted(set(params) - {"quick"}))  # quick sizes never override these (companion.notebook)
+        # relative to the kernel's working folder, so executed notebooks name no machine-specific path
+        params = {**params, "build_dir": os.path.relpath(Path(build_dir).resolve(), source.parent.resolve())}
         t0 = time.perf_counter()
-        papermill.execute_notebook(str(src_ipynb), str(tmp_out), parameters=params, kernel_name="python3",
-                                   cwd=str(source.parent), progress_bar=False, log_output=False)
+        previous = os.environ.get(EXPLICIT_ENV)
+        os.environ[EXPLICIT_ENV] = explicit  # the kernel inherits this process's environment
+        try:
+            papermill.execute_notebook(str(src_ipynb), str(tmp_out), parameters=params, kernel_name="python3",
+                                       cwd=str(source.parent), progress_bar=False, log_output=False,
+                                       kernel_manager_class=_kernel_manager_class(kernel_log))
+        except PapermillExecutionError as exc:
+            if not (keep_failed and exc.ename == "ClaimFailed" and tmp_out.is_file()):
+                raise
+            strip_volatile(tmp_out)
+            tmp_out.replace(output)
+            raise ChecksFailed(exc.evalue) from None
+        finally:
+            if previous is None:
+                os.environ.pop(EXPLICIT_ENV, None)
+            else:
+                os.environ[EXPLICIT_ENV] = previous
         strip_volatile(tmp_out)
         tmp_out.replace(output)
+    except Exception as exc:
+        if not isinstance(exc, (ParameterError, ChecksFailed)) and kernel_log.is_file() and kernel_log.stat().st_size:
+            tail = kernel_log.read_text(errors="replace").strip().splitlines()[-20:]
+            print(f"kernel log of {name} (last lines):\n" + "\n".join(tail), file=sys.stderr)
+        raise
     finally:
         src_ipynb.unlink(missing_ok=True)
         tmp_out.unlink(missing_ok=True)
+        kernel_log.unlink(missing_ok=True)
     return time.perf_counter() - t0
 
 
@@ -165,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-dir", type=Path, default=Path("build"), help="figures/ and results/ go here")
     ap.add_argument("--quick", action="store_true", help="pass quick=True (tiny sizes)")
     ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a parameter; VALUE is YAML (true, 0.05, [1, 2])")
+                    help="override a parameter; VALUE as in Python (true, 1e-3, 2e4, [1, 2])")
+    ap.add_argument("--params", default="", metavar='"NAME=VALUE ..."',
+                    help="several parameters in one string, as make run's PARAMS (lists may contain spaces)")
+    ap.add_argument("--keep-failed", action="store_true",
+                    help="keep the executed notebook when its checks fail (make run); exit 1 all the same")
     ap.add_argument("--list-params", action="store_true", help="list the notebook's parameters and exit")
     args = ap.parse_args(argv)
     if not args.source.is_file():
@@ -180,18 +300,23 @@ def main(argv: list[str] | None = None) -> int:
             tmp.unlink(missing_ok=True)
         return 0
     output = args.output or Path(args.build_dir) / "notebooks" / f"{args.source.stem}.ipynb"
+    name = args.source.stem
     try:
-        params = parse_assignments(args.param)
+        params = parse_assignments([*split_assignments(args.params), *args.param])
         if args.quick:
-            params["quick"] = True
-        seconds = execute(args.source, output, params, args.build_dir)
+            params["quick"] = "True"
+        print(f"  start  {name}{' (quick)' if args.quick else ''}", flush=True)
+        seconds = execute(args.source, output, params, args.build_dir, keep_failed=args.keep_failed)
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # papermill's execution error carries the failing cell
-        print(f"FAILED {args.source.stem}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except ChecksFailed as exc:
+        print(f"  ✗ {name}: checks failed; the executed notebook shows them: {output}\n{exc}", file=sys.stderr)
         return 1
-    print(f"  {args.source.stem:<28} {seconds:6.1f} s  -> {output}")
+    except Exception as exc:  # papermill's execution error carries the failing cell
+        print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"  done   {name:<24} {seconds:6.1f} s  -> {output}", flush=True)
     return 0
 
 

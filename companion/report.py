@@ -55,8 +55,8 @@ def offline_html(body: str) -> str:
     return _MATHJAX_CONFIG.sub("", _CDN.sub("", body))
 
 
-def render_notebook(ipynb: Path, dest: Path) -> str | None:
-    """Executed notebook → offline HTML; returns the id of its last code cell (the checks)."""
+def render_notebook(ipynb: Path, dest: Path) -> dict:
+    """Executed notebook → offline HTML; returns its code cells' ids by execution count."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -64,16 +64,19 @@ def render_notebook(ipynb: Path, dest: Path) -> str | None:
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(offline_html(body))
-    code_ids = [c.get("id") for c in nb.cells if c.cell_type == "code"]
-    return code_ids[-1] if code_ids else None
+    return {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
 
 
 def _fmt(x) -> str:
     return f"{x:.4g}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
-def checks_table(results: dict, link: str | None, about: str | None = None) -> str:
-    """The checks of one notebook, or only those that support section ``about``."""
+def checks_table(results: dict, link: str | None, about: str | None = None, cells: dict | None = None) -> str:
+    """The checks of one notebook, or only those that support section ``about``.
+
+    Each check links to the rendered notebook at the cell that computed it
+    (``cells`` maps execution counts to cell ids).
+    """
     rows = []
     for c in results["claims"]:
         if about is not None and c.get("about", results["notebook"]) != about:
@@ -81,7 +84,8 @@ def checks_table(results: dict, link: str | None, about: str | None = None) -> s
         mark = '<span class="pass">✓</span>' if c["holds"] else '<span class="bad">✗</span>'
         claim = html.escape(c["claim"])
         if link:
-            claim = f'<a href="{link}">{claim}</a>'
+            cell = (cells or {}).get(c.get("cell"))
+            claim = f'<a href="{link}#cell-id={cell}">{claim}</a>' if cell else f'<a href="{link}">{claim}</a>'
         note = f'<br><small>{html.escape(c["note"])}</small>' if c.get("note") else ""
         rows.append(f'<tr><td>{mark}</td><td>{claim}{note}</td><td class="num">{_fmt(c["value"])}</td>'
                     f'<td class="num">{html.escape(c["op"])} {_fmt(c["threshold"])}</td></tr>')
@@ -159,16 +163,16 @@ def _write(build_dir: Path, out: Path) -> int:
             res_path = build_dir / "results" / f"{notebook}.json"
             ipynb = build_dir / "notebooks" / f"{notebook}.ipynb"
             results = json.loads(res_path.read_text()) if res_path.is_file() else None
-            cell = render_notebook(ipynb, out / "notebooks" / f"{notebook}.html") if ipynb.is_file() else None
+            cells = render_notebook(ipynb, out / "notebooks" / f"{notebook}.html") if ipynb.is_file() else {}
             link = f"notebooks/{notebook}.html" if ipynb.is_file() else None
             # A notebook without results, or whose executed notebook is missing, did not finish:
             # its results (if any) may be from an earlier run, so it counts as a failure.
             failures += (results is None or not ipynb.is_file()) + (
                 0 if results is None else sum(not c["holds"] for c in results["claims"]))
-            seen[notebook] = (results, link, cell)
+            seen[notebook] = (results, link, cells)
             nb_links.append(f'<li><a href="{link}">{notebook}</a></li>' if link else
                             f'<li>{notebook}: <span class="bad">✗ did not finish</span> (see the make log)</li>')
-        results, link, cell = seen[notebook]
+        results, link, cells = seen[notebook]
         figs = []
         for fig in figures:
             src = build_dir / "figures" / notebook / f"{fig}.png"
@@ -182,7 +186,7 @@ def _write(build_dir: Path, out: Path) -> int:
         if results is None:
             body = '<p class="banner fail">✗ no results: the notebook did not finish.</p>'
         else:
-            body = checks_table(results, f"{link}#cell-id={cell}" if link and cell else link, about=anchor) + provenance(results)
+            body = checks_table(results, link, about=anchor, cells=cells) + provenance(results)
         sections.append(f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>'
                         f'<p>From <a href="{link or "#"}">{notebook}</a>.</p>{"".join(figs)}'
                         f"<h3>Checks</h3>{body}</section>")
@@ -190,6 +194,7 @@ def _write(build_dir: Path, out: Path) -> int:
               f'<p class="banner fail">✗ {failures} check(s) failed or missing: see the ✗ rows below.</p>')
     nav = "".join(f'<a href="#{c.anchor}">{c.title.split(".")[0]}. {c.anchor.replace("_", " ")}</a>' for c in CLAIMS)
     nav += '<a href="#beyond">beyond the paper</a><a href="#sabotage">checks proven able to fail</a>'
+    nav += '<a href="#notebooks">executed notebooks</a>'
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fa-companion: claims report</title><style>{_STYLE}</style></head>
@@ -206,7 +211,7 @@ FA* is our definition (see README).</p>
 <p>Every check could have been a ✗. The claim notebooks were run on deliberately broken science, and these are the
 checks that caught each breakage.</p>
 {sabotage_table(Path(__file__).resolve().parents[1] / "docs" / "sabotage.json")}
-<h2>Executed notebooks</h2><ul>{"".join(nb_links)}</ul>
+<h2 id="notebooks">Executed notebooks</h2><ul>{"".join(nb_links)}</ul>
 {_BROKEN_IMAGES_PROBE}
 </body></html>
 """

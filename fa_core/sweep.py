@@ -40,7 +40,8 @@ class SweepError(RuntimeError):
         super().__init__(f"sweep point {index} {point!r} failed: {type(exc).__name__}: {exc}")
 
 
-def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor | None = None) -> list:
+def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor | None = None,
+          progress: bool = False) -> list:
     """``[fn(**p) for p in points]``, serially or through ``executor.submit``.
 
     Parameters
@@ -51,6 +52,8 @@ def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor 
     executor : concurrent.futures.Executor, optional
         Anything with ``submit`` returning futures (thread or process pools,
         a dask.distributed client's ``get_executor()``). Serial if omitted.
+    progress : bool
+        Show a bar counting finished points (silenced by ``TQDM_DISABLE``).
 
     Returns
     -------
@@ -72,21 +75,28 @@ def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor 
     for p in points:
         if not isinstance(p, dict):
             raise ValueError(f"each sweep point must be a dict of keyword arguments; got {p!r}")
-    if executor is None:
-        out = []
+    bar = _bar(len(points), progress)
+    out = []
+    futures = None if executor is None else [executor.submit(fn, **p) for p in points]
+    try:
         for i, p in enumerate(points):
             try:
-                out.append(fn(**p))
+                out.append(fn(**p) if futures is None else futures[i].result())
             except Exception as exc:
+                for g in (futures or [])[i + 1:]:
+                    g.cancel()
                 raise SweepError(i, p, exc) from exc
-        return out
-    futures = [executor.submit(fn, **p) for p in points]
-    out = []
-    for i, (p, f) in enumerate(zip(points, futures)):
-        try:
-            out.append(f.result())
-        except Exception as exc:
-            for g in futures[i + 1:]:
-                g.cancel()
-            raise SweepError(i, p, exc) from exc
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return out
+
+
+def _bar(total: int, show: bool):
+    if not show:
+        return None
+    from tqdm import tqdm  # optional, only for interactive runs; honours TQDM_DISABLE
+
+    return tqdm(total=total, unit="point", desc="sweep")

@@ -35,3 +35,23 @@ def test_report_changes_are_not_producers():
     producers = {p.relative_to(ROOT).as_posix() for pat in docs.PRODUCERS for p in ROOT.glob(pat)}
     assert "companion/report.py" not in producers and "companion/catalog.py" not in producers
     assert "fa_core/theory.py" in producers and "companion/claims.py" in producers
+
+
+def test_executed_notebooks_are_readable_without_running():
+    """docs/notebooks holds every notebook, executed, with its figures and nothing machine-specific."""
+    sources = sorted(p.stem for p in (ROOT / "notebooks").glob("*.py"))
+    executed = sorted(p.stem for p in (ROOT / "docs" / "notebooks").glob("*.ipynb"))
+    assert executed == sources
+    for stem in executed:
+        text = (ROOT / "docs" / "notebooks" / f"{stem}.ipynb").read_text()
+        nb = json.loads(text)
+        assert "image/png" in text and nb["metadata"]["kernelspec"]["name"] == "python3", stem
+        assert str(ROOT) not in text and '"start_time"' not in text, stem
+        params = nb["metadata"]["papermill"]["parameters"]
+        assert params["build_dir"] == "../build" and not params.get("quick"), stem  # a full build
+
+
+def test_readme_links_both_versions_of_every_notebook():
+    readme = (ROOT / "README.md").read_text()
+    for source in (ROOT / "notebooks").glob("*.py"):
+        assert f"(notebooks/{source.name})" in readme and f"(docs/notebooks/{source.stem}.ipynb)" in readme, source.stem

@@ -61,11 +61,86 @@ def test_unknown_and_mistyped_parameters_are_rejected(tmp_path):
     assert not out.exists()
 
 
-def test_cli_values_are_yaml_typed():
-    got = pipeline.parse_assignments(["quick=false", "eta=0.05", "r_list=[1, 2]", "name=abc"])
-    assert got == {"quick": False, "eta": 0.05, "r_list": [1, 2], "name": "abc"}
+def test_cli_values_are_typed_like_python_literals():
+    declared = {"eta": {"inferred_type_name": "float", "default": "0.1"},
+                "steps": {"inferred_type_name": "int", "default": "1000"},
+                "r_list": {"inferred_type_name": "None", "default": "[1, 2]"},
+                "quick": {"inferred_type_name": "bool", "default": "False"},
+                "name": {"inferred_type_name": "str", "default": "'x'"}}
+    raw = pipeline.parse_assignments(pipeline.split_assignments("eta=1e-3 steps=2e4 r_list=[1, 2, 4] quick=false name=abc"))
+    assert raw == {"eta": "1e-3", "steps": "2e4", "r_list": "[1, 2, 4]", "quick": "false", "name": "abc"}
+    typed = pipeline.check_parameters(raw, declared, "nb")
+    assert typed == {"eta": 0.001, "steps": 20000, "r_list": [1, 2, 4], "quick": False, "name": "abc"}
+    assert type(typed["steps"]) is int and type(typed["eta"]) is float
+    assert pipeline.check_parameters({"eta": "1", "steps": "30"}, declared, "nb") == {"eta": 1.0, "steps": 30}
+    with pytest.raises(pipeline.ParameterError, match=r"parameter 'steps' must be int \(default 1000, e.g. steps=2000\); got '2\.5e4\.5'"):
+        pipeline.check_parameters({"steps": "2.5e4.5"}, declared, "nb")
+    with pytest.raises(pipeline.ParameterError, match=r"'steps' must be int .*got '2\.5'"):
+        pipeline.check_parameters({"steps": "2.5"}, declared, "nb")
+    with pytest.raises(pipeline.ParameterError, match="build_dir is set by the pipeline"):
+        pipeline.check_parameters({"build_dir": "x"}, {**declared, "build_dir": {"inferred_type_name": "str", "default": "'.'"}}, "nb")
     with pytest.raises(pipeline.ParameterError, match="name=value"):
         pipeline.parse_assignments(["eta"])
+
+
+def test_a_run_whose_checks_fail_keeps_its_notebook(tmp_path):
+    """make run: the ✗ stays visible in the executed notebook; the full build removes it instead."""
+    bad = tmp_path / "bad.py"
+    bad.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n'
+                   '# %%\nfrom companion.claims import ClaimFailed\nprint("the evidence")\n'
+                   'raise ClaimFailed("1 claim(s) failed")\n')
+    out = tmp_path / "bad.ipynb"
+    with pytest.raises(pipeline.ChecksFailed, match="1 claim"):
+        pipeline.execute(bad, out, {}, tmp_path, keep_failed=True)
+    assert out.is_file() and "the evidence" in out.read_text() and "ClaimFailed" in out.read_text()
+    with pytest.raises(Exception, match="ClaimFailed"):
+        pipeline.execute(bad, out, {}, tmp_path)
+    assert not out.exists()
+
+
+def test_the_pipeline_prints_a_start_and_an_end_line_and_no_kernel_warning(tmp_path):
+    import subprocess
+    import sys
+
+    ok = tmp_path / "ok.py"
+    ok.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nx = 1\n')
+    proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(ok), "--build-dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["start", "ok"] and lines[-1].split()[:2] == ["done", "ok"] and len(lines) == 2
+    assert "WARNING" not in proc.stderr and "without encryption" not in proc.stderr, proc.stderr
+
+
+def test_quick_sizes_never_override_a_value_you_set(monkeypatch, tmp_path):
+    from companion import EXPLICIT_ENV
+    from companion.notebook import start
+
+    monkeypatch.setenv(EXPLICIT_ENV, "steps")
+    ns = {"steps": 5, "n": 100, "quick": True, "build_dir": str(tmp_path)}
+    nb = start("demo", ns, quick=dict(steps=1, n=10))
+    assert nb.params == {"steps": 5, "n": 10, "quick": True}
+
+
+def test_saving_an_unedited_notebook_in_jupyter_changes_no_byte(tmp_path):
+    """Round trip through jupytext's contents manager, as JupyterLab saves: the sources stay byte-identical."""
+    import asyncio
+
+    from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+    from jupytext import build_async_jupytext_contents_manager_class
+
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    shutil.copy(ROOT / "jupytext.toml", tmp_path / "jupytext.toml")
+    cm = build_async_jupytext_contents_manager_class(AsyncLargeFileManager)(root_dir=str(tmp_path))
+
+    async def save_all():
+        for source in SOURCES:
+            model = await cm.get(f"notebooks/{source.name}", content=True, type="notebook")
+            await cm.save(model, f"notebooks/{source.name}")
+
+    asyncio.run(save_all())
+    changed = [s.name for s in SOURCES if (tmp_path / "notebooks" / s.name).read_bytes() != s.read_bytes()]
+    assert not changed, f"saving in Jupyter rewrites {changed}: see jupytext.toml"
 
 
 def test_failed_notebook_leaves_no_output(tmp_path):

@@ -34,17 +34,20 @@ def _normalise(req: str) -> str:
     return req.replace(" ", "").lower()
 
 
-def test_environment_yml_matches_pyproject():
+def test_environment_yml_is_generated_from_the_lock():
+    """environment.yml pins every declared dependency to the lock's version (make environment writes it)."""
+    from companion import environment
+
+    assert (ROOT / "environment.yml").read_text() == environment.render(), "run `make environment` and commit"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_side = {_normalise(r) for r in project["dependencies"]}
-    pip_side |= {_normalise(r) for r in _requirements("dev", project["optional-dependencies"])}
+    pip_side = {re.split(r"[<>=]", _normalise(r))[0] for r in
+                [*project["dependencies"], *_requirements("dev", project["optional-dependencies"])]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_side = {_normalise(d) for d in env["dependencies"] if isinstance(d, str)}
-    conda_side -= {"pip"}
-    conda_side = {d for d in conda_side if not d.startswith("python")}
-    assert conda_side == pip_side, f"only in environment.yml: {conda_side - pip_side}; only in pyproject: {pip_side - conda_side}"
-    pip_block = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
-    assert pip_block == ["-e .[dev]"]
+    pinned = dict(d.split("=", 1) for d in env["dependencies"] if isinstance(d, str) and "=" in d)
+    assert set(pinned) - {"python"} == pip_side
+    lock = environment.pins()
+    assert all(lock[name] == version for name, version in pinned.items() if name != "python")
+    assert [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"] == ["-e .[dev]"]
     assert ".[dev]" in (ROOT / "Makefile").read_text()
 
 
@@ -52,7 +55,7 @@ def test_python_floor_agrees():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert project["requires-python"] == ">=3.10"
-    assert "python>=3.10" in env["dependencies"]
+    assert "python=3.11" in env["dependencies"]  # the lock's Python
 
 
 def _quickstart_commands() -> list[str]:
