@@ -208,6 +208,24 @@ def time_competitor(name, target, S, budget, flavour, max_seed_loop):
     return sec * scale, setup * scale, measured != S
 
 
+USER_STEPS = 200
+
+
+def user_path(n: int, S: int, dense_step: float, dense_setup: float) -> dict:
+    """A user's own dense ndarray Y: fa.train(Y, ...) timed whole (factorization included), against the dense
+    engine's time for the same run (its setup plus USER_STEPS steps at the per-step time measured above)."""
+    Y = fa.make_target(fa.low_rank_spectrum(K), n, n, rng=0).Y.copy()  # a plain array: no factors to reuse
+    t0 = time.perf_counter()
+    fa.Target.from_matrix(Y)
+    factor = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fa.train(Y, R, "fa", steps=USER_STEPS, eta=ETA, seeds=S, init_scale=0.1, record_at=[0, USER_STEPS])
+    total = time.perf_counter() - t0
+    dense_total = dense_setup + USER_STEPS * dense_step
+    return dict(n=n, m=n, S=S, steps=USER_STEPS, factor_seconds=factor, reduced_total_seconds=total,
+                dense_total_seconds=dense_total, speedup=dense_total / total)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("build/bench"))
@@ -263,8 +281,14 @@ def main(argv=None):
     head = {c: t("scaling_n", headline_n, S0, c) / t("scaling_n", headline_n, S0, "reduced") for c in competitors[1:]}
     print(f"headline n = m = {headline_n}, S = {S0}: " + ", ".join(f"{c} {v:.0f}×" for c, v in head.items()))
 
+    dense_row = [r for r in rows if (r["problem"], r["n"], r["S"], r["competitor"]) == ("scaling_n", headline_n, S0, "dense")][0]
+    user = user_path(headline_n, S0, dense_row["seconds_per_step"], dense_row["setup_seconds"])
+    print(f"a user's dense ndarray Y, n = m = {headline_n}, S = {S0}, {USER_STEPS} steps, factorization included: "
+          f"fa.train {user['reduced_total_seconds']:.2f} s (factoring {user['factor_seconds']:.2f} s) vs dense engine "
+          f"{user['dense_total_seconds']:.1f} s: {user['speedup']:.0f}×")
+
     args.out.mkdir(parents=True, exist_ok=True)
-    doc = dict(k=K, r=R, eta=ETA, torch=flavour, agreement=agree, rows=rows, headline_speedup=head,
+    doc = dict(k=K, r=R, eta=ETA, torch=flavour, agreement=agree, rows=rows, headline_speedup=head, dense_y_user_path=user,
                reduced_step_max_over_min=flat, python=platform.python_version(), numpy=np.__version__,
                machine=platform.machine(), cpu_count=os.cpu_count())
     (args.out / "bench.json").write_text(json.dumps(doc, indent=2) + "\n")

@@ -58,6 +58,47 @@ def range_basis(A: np.ndarray) -> np.ndarray:
     return Q
 
 
+# Accept a fast factorization only if it reproduces Y to this relative Frobenius error.
+EXACT = 1e-13
+# Below this min(n, m) the full SVD is as fast as sketching.
+SKETCH_FROM = 256
+
+
+def thin_svd(Y: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y = U diag(s) Vᵀ at its numerical rank k: U (n×k), s (k,), Vᵀ (k×m).
+
+    Singular values at or below ``rtol · s₁`` are dropped; ``rtol`` defaults to
+    max(n, m)·eps (NumPy's ``matrix_rank`` convention).
+
+    Notes
+    -----
+    For min(n, m) > :data:`SKETCH_FROM`, a randomized range finder (Halko,
+    Martinsson & Tropp 2011, with two power iterations and a fixed seed, so the
+    result is deterministic) doubles its width until it exceeds the rank found,
+    and the result is accepted only if ‖Y − U S Vᵀ‖_F ≤ :data:`EXACT`·‖Y‖_F.
+    That costs O(n m k) instead of O(n m min(n, m)). Otherwise, and for small
+    matrices, it is the full SVD.
+    """
+    n, m = Y.shape
+    rel = max(n, m) * np.finfo(float).eps if rtol is None else rtol
+    width, norm = 32, float(np.linalg.norm(Y))
+    rng = np.random.default_rng(0)
+    while min(n, m) > SKETCH_FROM and width <= min(n, m) // 2 and norm > 0:
+        Q = np.linalg.qr(Y @ rng.standard_normal((m, width)))[0]
+        for _ in range(2):
+            Q = np.linalg.qr(Y @ np.linalg.qr(Y.T @ Q)[0])[0]
+        Ub, sv, Vt = np.linalg.svd(Q.T @ Y, full_matrices=False)
+        k = int(np.sum(sv > rel * sv[0]))
+        if k < width:  # the sketch had room to spare, so it holds the whole numerical range
+            U = Q @ Ub[:, :k]
+            if np.linalg.norm(Y - (U * sv[:k]) @ Vt[:k]) <= EXACT * norm:
+                return U, sv[:k], Vt[:k]
+        width *= 2
+    U, sv, Vt = np.linalg.svd(Y, full_matrices=False)
+    k = int(np.sum(sv > rel * sv[0])) if sv.size else 0
+    return U[:, :k], sv[:k], Vt[:k]
+
+
 def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     """Principal angles between col(A) and col(C), in radians, ascending.
 

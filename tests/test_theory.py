@@ -147,3 +147,22 @@ def test_alignment_bound_holds_for_fa_from_zero():
     live = run.rel_error > 1e-16
     assert np.all(np.where(live, np.log(V) - np.log(bound), -np.inf) <= 1e-9)
     assert np.all(bound[:, -1] < bound[:, 0])  # the alignment is positive: the bound itself decays
+
+
+@pytest.mark.parametrize("n, m, spectrum", [
+    (400, 300, np.geomspace(1, 1e-3, 300)),                          # full rank: the full SVD fallback
+    (400, 300, np.geomspace(1, 1e-2, 12)),                           # rank-deficient
+    (600, 300, np.concatenate([np.ones(20), np.full(8, 1e-12)])),     # a tail at 1e-12 above the rank tolerance
+    (900, 280, fa.power_spectrum(40)),                                # tall
+    (280, 900, fa.power_spectrum(40)),                                # wide
+])
+def test_dense_targets_are_factored_exactly_at_their_rank(n, m, spectrum):
+    """Target.from_matrix: sketched when large and low-rank, always exact to 1e-13 and of the right rank."""
+    t = fa.make_target(spectrum, n, m, rng=3, normalize=False)
+    Y = t.Y.copy()
+    f = fa.Target.from_matrix(Y)
+    U, s, _ = np.linalg.svd(Y, full_matrices=False)
+    assert f.k == int(np.sum(s > max(n, m) * np.finfo(float).eps * s[0]))
+    assert np.linalg.norm(Y - (f.U * f.s) @ f.V.T) <= 1e-13 * np.linalg.norm(Y)
+    assert np.allclose(f.s, s[:f.k], rtol=1e-10, atol=1e-15)
+    assert f.Y is Y  # the caller's exact matrix is kept as the dense form
