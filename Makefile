@@ -37,7 +37,8 @@ export SOURCE_DATE_EPOCH := 0
 PYVER := $(shell $(PYTHON) -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")' 2>/dev/null)
 LOCK  := $(wildcard requirements/lock-py$(PYVER).txt)
 
-SOURCES   := $(sort $(wildcard notebooks/*.py))
+# The explorer (notebooks/explore.py) is for playing: make runs only the notebooks that check claims.
+SOURCES   := $(filter-out notebooks/explore.py,$(sort $(wildcard notebooks/*.py)))
 NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 # A notebook depends on the science and on the tooling it runs with; never on the
 # report, the catalog or the docs tool, so editing those reruns no notebook.

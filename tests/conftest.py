@@ -13,7 +13,8 @@ import fa_core as fa  # noqa: E402
 from companion import pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+EXPLORER = ROOT / "notebooks" / "explore.py"  # interactive; not a claim notebook (make does not run it)
+SOURCES = sorted(p for p in (ROOT / "notebooks").glob("*.py") if p != EXPLORER)
 
 
 def load_script(relpath: str):

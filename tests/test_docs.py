@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import ROOT
+from conftest import ROOT, SOURCES
 
 from companion import docs
 from companion.catalog import SECTIONS
@@ -39,7 +39,7 @@ def test_report_changes_are_not_producers():
 
 def test_executed_notebooks_are_readable_without_running():
     """docs/notebooks holds every notebook, executed, with its figures and nothing machine-specific."""
-    sources = sorted(p.stem for p in (ROOT / "notebooks").glob("*.py"))
+    sources = sorted(p.stem for p in SOURCES)
     executed = sorted(p.stem for p in (ROOT / "docs" / "notebooks").glob("*.ipynb"))
     assert executed == sources
     for stem in executed:
@@ -53,5 +53,5 @@ def test_executed_notebooks_are_readable_without_running():
 
 def test_readme_links_both_versions_of_every_notebook():
     readme = (ROOT / "README.md").read_text()
-    for source in (ROOT / "notebooks").glob("*.py"):
+    for source in SOURCES:
         assert f"(notebooks/{source.name})" in readme and f"(docs/notebooks/{source.stem}.ipynb)" in readme, source.stem

@@ -6,13 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SOURCES
+from conftest import EXPLORER, ROOT, SOURCES
 
 import fa_core as fa
 
 PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "rules_beyond"}
 # Functions a notebook may define: experiment drivers that call fa_core, never closed forms.
-NOTEBOOK_HELPERS = {"diagonal_target", "compare", "seeds_for", "every_step", "population_error", "run", "summary"}
+NOTEBOOK_HELPERS = {"diagonal_target", "compare", "seeds_for", "every_step", "population_error", "run", "summary",
+                    "redraw"}
 
 
 def test_importing_fa_core_loads_no_plotting_or_notebook_tooling():
@@ -41,7 +42,7 @@ def test_public_api_is_small_and_resolves():
         assert getattr(fa, name) is not None
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+@pytest.mark.parametrize("source", [*SOURCES, EXPLORER], ids=[p.stem for p in [*SOURCES, EXPLORER]])
 def test_notebooks_use_public_names_and_define_no_theory(source):
     text = source.read_text()
     assert not re.search(r"from fa_core\.\w+ import|import fa_core\.", text), "import fa_core as fa and use its public API"

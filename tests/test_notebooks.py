@@ -9,7 +9,7 @@ import pytest
 from companion import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+from conftest import EXPLORER, SOURCES  # noqa: E402
 IDS = [p.stem for p in SOURCES]
 
 
@@ -134,12 +134,12 @@ def test_saving_an_unedited_notebook_in_jupyter_changes_no_byte(tmp_path):
     cm = build_async_jupytext_contents_manager_class(AsyncLargeFileManager)(root_dir=str(tmp_path))
 
     async def save_all():
-        for source in SOURCES:
+        for source in [*SOURCES, EXPLORER]:
             model = await cm.get(f"notebooks/{source.name}", content=True, type="notebook")
             await cm.save(model, f"notebooks/{source.name}")
 
     asyncio.run(save_all())
-    changed = [s.name for s in SOURCES if (tmp_path / "notebooks" / s.name).read_bytes() != s.read_bytes()]
+    changed = [s.name for s in [*SOURCES, EXPLORER] if (tmp_path / "notebooks" / s.name).read_bytes() != s.read_bytes()]
     assert not changed, f"saving in Jupyter rewrites {changed}: see jupytext.toml"
 
 

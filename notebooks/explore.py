@@ -1,0 +1,75 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Explore: change the rule, the sizes, the spectrum or the feedback, and watch
+#
+# This notebook is for playing, not for checking a claim: `make` does not run it, and it
+# writes no results. Move a slider or pick from a menu and the figure redraws (about a
+# second at the default sizes, on the exact reduced engine).
+#
+# - **Left.** Relative error over training: GD (from a small random start) and the rule
+#   you pick, with the Eckart–Young optimum and, for FA, FA\* and DFA from zero, FA's
+#   closed-form limit ‖(I − P) Y‖² (derivations R5).
+# - **Middle.** cos(W, B): how the forward weights align with the feedback.
+# - **Right.** The principal angles between the representations GD and your rule learn.
+#
+# Things to try: r below and above k (claims 1 and 3); the flat spectrum with large k
+# (claim 4: angles near 90°); the feedback scale (speed); DRTP (it diverges); Kolen–Pollack
+# (it closes the gap). Open it with `make lab`; the computation is
+# `companion.explorer.explore`, and the tests call it for a grid of these values.
+
+# %% tags=["parameters"]
+rule = "fa"  # the rule to compare with GD (every rule in fa_core)
+n = 60  # rows of Y
+m = 40  # columns of Y
+k = 10  # rank of Y
+r = 5  # hidden units
+spectrum_name = "1/i"  # singular values of Y: flat, geometric (κ = 10), 1/i, or head + tail
+eta = 0.1  # step size
+init_scale = 0.0  # scale of the random start (0: from zero; GD-type rules then start at 0.01)
+feedback_scale = 1.0  # row norm of the feedback B
+lam = 0.01  # weight decay λ, for Kolen–Pollack and the weight-decay rules
+seeds = 8  # seeds (draws of Z₀, W₀, B)
+steps = 3000  # training steps
+seed = 0  # master seed of the target
+
+# %%
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+from companion import explorer
+
+controls = dict(
+    rule=widgets.Dropdown(options=explorer.RULE_NAMES, value=rule, description="rule"),
+    n=widgets.IntSlider(value=n, min=10, max=400, step=10, description="n"),
+    m=widgets.IntSlider(value=m, min=10, max=400, step=10, description="m"),
+    k=widgets.IntSlider(value=k, min=1, max=200, description="k = rank Y"),
+    r=widgets.IntSlider(value=r, min=1, max=40, description="r (units)"),
+    spectrum_name=widgets.Dropdown(options=list(explorer.SPECTRA), value=spectrum_name, description="spectrum"),
+    eta=widgets.FloatLogSlider(value=eta, base=10, min=-3, max=0, description="η"),
+    init_scale=widgets.FloatSlider(value=init_scale, min=0.0, max=0.5, step=0.01, description="init scale"),
+    feedback_scale=widgets.FloatLogSlider(value=feedback_scale, base=10, min=-1, max=1, description="feedback scale"),
+    lam=widgets.FloatLogSlider(value=lam, base=10, min=-4, max=0, description="λ"),
+    seeds=widgets.IntSlider(value=seeds, min=1, max=32, description="seeds"),
+    steps=widgets.IntSlider(value=steps, min=100, max=20000, step=100, description="steps"),
+)
+
+
+def redraw(**values):
+    """Check the sizes, compute, draw."""
+    if values["k"] > min(values["n"], values["m"]) or values["r"] > min(values["n"], values["m"]):
+        print(f"need k and r at most min(n, m) = {min(values['n'], values['m'])}")
+        return
+    explorer.draw(explorer.explore(**values, seed=seed))
+    plt.show()
+
+
+widgets.interact(redraw, **controls);

@@ -1,0 +1,45 @@
+"""The explorer: its computation for a grid of widget values, and the notebook itself, executed."""
+import numpy as np
+import pytest
+from conftest import EXPLORER
+
+from companion import explorer, pipeline
+
+SMALL = dict(n=30, m=20, seeds=4, steps=4000, eta=0.1)
+
+
+@pytest.mark.parametrize("rule", explorer.RULE_NAMES)
+@pytest.mark.parametrize("k, r", [(6, 3), (4, 6)])
+def test_every_rule_gives_finite_curves(rule, k, r):
+    res = explorer.explore(rule, k=k, r=r, spectrum_name="1/i", **SMALL)
+    for name, err in res.rel_error.items():
+        assert np.all(np.isfinite(err)) and err.shape == (4, res.steps.size), name
+    if res.message.startswith(f"rule {rule!r} diverged"):
+        assert rule == "drtp"  # linear DRTP diverges at a constant step, by design
+        return
+    assert np.all(np.isfinite(res.cos_WB)) and np.all((res.angles_deg >= 0) & (res.angles_deg <= 90.000001))
+    explorer.draw(res)
+
+
+@pytest.mark.parametrize("spectrum_name", list(explorer.SPECTRA))
+@pytest.mark.parametrize("rule", ["fa", "fa_star", "dfa"])
+def test_curves_end_at_the_closed_form_limits(spectrum_name, rule):
+    """From zero, FA-type rules stop at ‖(I − P)Y‖²; GD stops at the optimum (r < k) or at zero (r ≥ k)."""
+    for k, r in ((6, 3), (3, 5)):
+        res = explorer.explore(rule, k=k, r=r, spectrum_name=spectrum_name, init_scale=0.0, **{**SMALL, "steps": 20000})
+        fa_end, gd_end = res.rel_error[rule][:, -1], res.rel_error["gd"][:, -1]
+        assert np.max(np.abs(fa_end - res.fa_limit)) <= 1e-8 * max(res.fa_limit.max(), 1.0), (k, r)
+        assert np.max(np.abs(gd_end - res.opt)) <= 1e-8, (k, r)
+
+
+@pytest.mark.notebook
+def test_the_explorer_notebook_executes(tmp_path):
+    import papermill
+
+    ipynb = pipeline.to_ipynb(EXPLORER, tmp_path / "explore.ipynb")
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(ipynb), str(out), parameters={"steps": 300, "seeds": 2}, kernel_name="python3",
+                               cwd=str(EXPLORER.parent), progress_bar=False)
+    text = out.read_text()
+    assert "image/png" in text or "application/vnd.jupyter.widget-view+json" in text
+    assert '"output_type": "error"' not in text
