@@ -108,17 +108,18 @@ def sabotage_table(path: Path) -> str:
             if cell is None:
                 cells.append('<td class="num">·</td>')
                 continue
-            mark = "✗" * min(len(cell["failed_checks"]), 3) if cell["caught"] else "missed"
+            count = len(cell["failed_checks"])
+            mark = f"caught: {count} ✗" if cell["caught"] else "NOT caught"
             detail = "<br>".join(html.escape(c) for c in cell["failed_checks"]) + "".join(
                 f"<br>crashed: {html.escape(e)}" for e in cell["crashed"])
-            cls = "bad" if cell["caught"] else "fail"
-            cells.append(f'<td class="num"><details><summary class="{cls}">{mark} {len(cell["failed_checks"])}'
+            cls = "pass" if cell["caught"] else "bad"
+            cells.append(f'<td class="num"><details><summary class="{cls}">{mark}'
                          f"</summary><small>{detail}</small></details></td>")
         rows.append(f"<tr><td>{html.escape(row['description'])} <code>{html.escape(name)}</code></td>{''.join(cells)}</tr>")
     return (f"<table><tr><th>breakage</th>{head}</tr>{''.join(rows)}</table>"
-            "<p><small>Each cell: the number of that claim's checks that turn ✗ when the notebooks run at quick size on "
-            "the broken code (· = not relevant). Open a cell for the checks. Every relevant cell must be non-empty; "
-            "<code>tests/test_sabotage.py</code> enforces it.</small></p>")
+            "<p><small>Each cell: how many of that claim's checks turn ✗ when the notebooks run at quick size on the "
+            "broken code; green means the breakage was caught (· = not relevant). Open a cell for the checks. Every "
+            "relevant breakage must be caught; <code>tests/test_sabotage.py</code> enforces it.</small></p>")
 
 
 def provenance(results: dict) -> str:
