@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import EXPLICIT_ENV
@@ -215,6 +216,20 @@ def _kernel_manager_class(log_path: Path | None = None):
     return QuietKernelManager
 
 
+@contextmanager
+def _environment(name: str, value: str):
+    """Set one environment variable for the duration of the block, then restore it."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_failed: bool = False) -> float:
     """Run one notebook; return its wall time in seconds.
 
@@ -243,23 +258,17 @@ def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_fail
         # relative to the kernel's working folder, so executed notebooks name no machine-specific path
         params = {**params, "build_dir": os.path.relpath(Path(build_dir).resolve(), source.parent.resolve())}
         t0 = time.perf_counter()
-        previous = os.environ.get(EXPLICIT_ENV)
-        os.environ[EXPLICIT_ENV] = explicit  # the kernel inherits this process's environment
         try:
-            papermill.execute_notebook(str(src_ipynb), str(tmp_out), parameters=params, kernel_name="python3",
-                                       cwd=str(source.parent), progress_bar=False, log_output=False,
-                                       kernel_manager_class=_kernel_manager_class(kernel_log))
+            with _environment(EXPLICIT_ENV, explicit):  # the kernel inherits this process's environment
+                papermill.execute_notebook(str(src_ipynb), str(tmp_out), parameters=params, kernel_name="python3",
+                                           cwd=str(source.parent), progress_bar=False, log_output=False,
+                                           kernel_manager_class=_kernel_manager_class(kernel_log))
         except PapermillExecutionError as exc:
             if not (keep_failed and exc.ename == "ClaimFailed" and tmp_out.is_file()):
                 raise
             strip_volatile(tmp_out)
             tmp_out.replace(output)
             raise ChecksFailed(exc.evalue) from None
-        finally:
-            if previous is None:
-                os.environ.pop(EXPLICIT_ENV, None)
-            else:
-                os.environ[EXPLICIT_ENV] = previous
         strip_volatile(tmp_out)
         tmp_out.replace(output)
     except Exception as exc:
