@@ -16,11 +16,11 @@ import fa_core as fa
 
 from . import figures
 
-SPECTRA = {  # name -> spectrum of rank k (largest value 1)
-    "flat": lambda k: np.ones(k),
-    "geometric (κ = 10)": lambda k: fa.low_rank_spectrum(k, 10.0),
-    "1/i": lambda k: fa.power_spectrum(k, 1.0),
-    "head + tail (r at 1, the rest at 0.1)": None,  # needs r: built in explore()
+SPECTRA = {  # name -> spectrum of rank k (largest value 1), given k and the number of units r
+    "flat": lambda k, r: np.ones(k),
+    "geometric (κ = 10)": lambda k, r: fa.low_rank_spectrum(k, 10.0),
+    "1/i": lambda k, r: fa.power_spectrum(k, 1.0),
+    "head + tail (r at 1, the rest at 0.1)": lambda k, r: fa.head_tail_spectrum(r, k - r, 0.1) if k > r else np.ones(k),
 }
 
 
@@ -58,9 +58,7 @@ class Exploration:
 def spectrum(name: str, k: int, r: int) -> np.ndarray:
     if name not in SPECTRA:
         raise ValueError(f"spectrum must be one of {list(SPECTRA)}; got {name!r}")
-    if SPECTRA[name] is None:
-        return fa.head_tail_spectrum(min(r, k), max(k - r, 0), 0.1) if k > r else np.ones(k)
-    return SPECTRA[name](k)
+    return SPECTRA[name](k, r)
 
 
 def explore(rule: str = "fa", n: int = 60, m: int = 40, k: int = 10, r: int = 5, spectrum_name: str = "1/i",

@@ -46,9 +46,14 @@ def as_seeds(seeds) -> tuple[int, ...]:
     return out
 
 
+def _gaussian(rng: np.random.Generator, shape: tuple[int, int], scale: float, fan: int) -> np.ndarray:
+    """i.i.d. N(0, scale²/fan) entries: each row or column of length ``fan`` has norm ≈ scale."""
+    return scale / np.sqrt(fan) * rng.standard_normal(shape)
+
+
 def feedback_matrix(rng: Seed, r: int, m: int, scale: float = 1.0) -> np.ndarray:
     """B (r×m) with i.i.d. N(0, scale²/m) entries, so each row has norm ≈ scale."""
-    return scale / np.sqrt(m) * as_generator(rng).standard_normal((r, m))
+    return _gaussian(as_generator(rng), (r, m), scale, m)
 
 
 def initial_factors(rng: Seed, n: int, m: int, r: int, scale: float):
@@ -57,9 +62,8 @@ def initial_factors(rng: Seed, n: int, m: int, r: int, scale: float):
     ``scale`` is the typical norm of one unit's weight vector; 0 gives zeros.
     """
     g = as_generator(rng)
-    Z = scale / np.sqrt(n) * g.standard_normal((n, r))
-    W = scale / np.sqrt(m) * g.standard_normal((r, m))
-    return Z, W
+    Z = _gaussian(g, (n, r), scale, n)
+    return Z, _gaussian(g, (r, m), scale, m)
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,13 +182,13 @@ def _deep_start(seeds, n, m, r, depth, rule, init_scale, feedback_scale) -> Star
         g = streams(seed)
         Zs = [None] * depth
         for l in order:
-            Zs[l] = init_scale / np.sqrt(fans[l]) * g["init"].standard_normal(shapes[l])
+            Zs[l] = _gaussian(g["init"], shapes[l], init_scale, fans[l])
         Fs = []
         if rule == "fa":
             for l in range(depth - 1, 0, -1):  # B_L first, so depth 2 draws the two-layer B
-                Fs.insert(0, feedback_scale / np.sqrt(fans[l]) * g["feedback"].standard_normal(shapes[l]))
+                Fs.insert(0, _gaussian(g["feedback"], shapes[l], feedback_scale, fans[l]))
         elif rule == "dfa":
-            Fs = [feedback_scale / np.sqrt(m) * g["feedback"].standard_normal((r, m)) for _ in range(depth - 1)]
+            Fs = [_gaussian(g["feedback"], (r, m), feedback_scale, m) for _ in range(depth - 1)]
         layers.append(Zs)
         feedback.append(Fs)
     return Start(seeds, tuple(np.stack(ls) for ls in zip(*layers)), tuple(np.stack(fs) for fs in zip(*feedback)),

@@ -49,11 +49,16 @@ def optimal_fit(target_or_Y, r: int, Sigma=None) -> np.ndarray:
     return np.linalg.solve(L, (U[:, :r] * s[:r]) @ Vt[:r])
 
 
+def _as_feedback(B, m: int) -> np.ndarray:
+    """``B`` validated as a finite (r, m) or stacked (S, r, m) float array."""
+    B = as_finite_array(B, "B", ndim=(2, 3))
+    check_shape(B, "B", (B.shape[-2], m))
+    return B
+
+
 def _feedback_coords(t: Target, B) -> np.ndarray:
     """D = B V, the feedback's coordinates in Y's row space, shape (..., r, k)."""
-    B = as_finite_array(B, "B", ndim=(2, 3))
-    check_shape(B, "B", (B.shape[-2], t.m))
-    return B @ t.V
+    return _as_feedback(B, t.m) @ t.V
 
 
 def _sketch_basis(s: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -108,8 +113,7 @@ def fa_limit_error(target_or_Y, B, Sigma=None) -> np.ndarray | float:
     else:
         L = sqrt_spd(Sigma, t.n)
         Sigma = L @ L
-        B = as_finite_array(B, "B", ndim=(2, 3))
-        check_shape(B, "B", (B.shape[-2], t.m))
+        B = _as_feedback(B, t.m)
         Q = range_basis(t.Y @ B.swapaxes(-1, -2))  # zero columns past rank(Y Bᵀ)
         unused = np.all(Q == 0, axis=-2)  # those columns get coefficient 0: put 1 on their diagonal
         M = Q.swapaxes(-1, -2) @ Sigma @ Q + unused[..., None] * np.eye(Q.shape[-1])
@@ -166,14 +170,11 @@ def sketch(target_or_Y, B) -> np.ndarray:
         For a Target, formed from its factors as U (diag(s) Vᵀ Bᵀ), never
         forming the dense Y; for a dense Y, the product Y Bᵀ.
     """
-    B = as_finite_array(B, "B", ndim=(2, 3))
     if isinstance(target_or_Y, Target):
         t = target_or_Y
-        check_shape(B, "B", (B.shape[-2], t.m))
-        return t.U @ ((t.s[:, None] * t.V.T) @ B.swapaxes(-1, -2))
+        return t.U @ ((t.s[:, None] * t.V.T) @ _as_feedback(B, t.m).swapaxes(-1, -2))
     Y = as_finite_array(target_or_Y, "Y", ndim=(2,))
-    check_shape(B, "B", (B.shape[-2], Y.shape[1]))
-    return Y @ B.swapaxes(-1, -2)
+    return Y @ _as_feedback(B, Y.shape[1]).swapaxes(-1, -2)
 
 
 def error_by_mode(target_or_Y, Z) -> np.ndarray:
@@ -269,8 +270,8 @@ def bump_excess(k, r: int, delta: float, overlap=0.0):
 
 
 def bump_excess_bound(k, r: int, delta: float):
-    """Exact upper bound on FA/GD − 1 on the bump spectrum when GD is optimal: ((1+δ)² − 1) r / (k − r)."""
-    return ((1 + delta) ** 2 - 1) * r / (k - r)
+    """Exact upper bound ((1+δ)² − 1) r / (k − r) on FA/GD − 1: :func:`bump_excess` at overlap 0."""
+    return bump_excess(k, r, delta, 0.0)
 
 
 def alignment_bound(V0, lam_sym_min: np.ndarray, eta: float) -> np.ndarray:
