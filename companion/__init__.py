@@ -8,6 +8,7 @@ Modules:
   output folders) and its checks (:class:`~companion.claims.Claims`);
 - ``claims``: checked claims and the results JSON;
 - ``figures``: the figure style, byte-stable figure files and repeated figure idioms;
+- ``data``: the real data set shipped in ``companion/data/`` (the digits), checksum-verified;
 - ``pipeline``: executes a jupytext notebook with papermill (``make``);
 - ``report``: the offline HTML claims report (``make report``);
 - ``docs``: refreshes ``docs/`` and the README gallery (``make docs``).

@@ -23,8 +23,8 @@ from .catalog import SECTIONS
 ROOT = Path(__file__).resolve().parents[1]
 # The code whose change can change a figure or a number: the science, the
 # notebooks, the tooling a notebook runs with, and the pinned versions.
-PRODUCERS = ("fa_core/*.py", "notebooks/*.py", "companion/claims.py", "companion/figures.py",
-             "companion/notebook.py", "companion/pipeline.py", "requirements/lock-*.txt")
+PRODUCERS = ("fa_core/*.py", "notebooks/*.py", "companion/claims.py", "companion/data.py", "companion/data/*.gz",
+             "companion/figures.py", "companion/notebook.py", "companion/pipeline.py", "requirements/lock-*.txt")
 GALLERY_START = "<!-- gallery: written by `make docs` from companion/catalog.py; edit it there -->"
 GALLERY_END = "<!-- /gallery -->"
 
@@ -43,7 +43,7 @@ def gallery_markdown() -> str:
     parts = []
     for s in SECTIONS:
         if s.gallery:
-            parts.append(f"**{s.title}.** {s.text} ([source](notebooks/{s.notebook}.py), "
+            parts.append(f"**{'Beyond the paper: ' if s.beyond else ''}{s.title}.** {s.text} ([source](notebooks/{s.notebook}.py), "
                          f"[executed notebook](docs/notebooks/{s.notebook}.ipynb))\n\n"
                          f"[![{s.title}](docs/figures/{s.gallery_name}.png)](docs/notebooks/{s.notebook}.ipynb)\n")
     return "\n".join(parts)

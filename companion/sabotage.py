@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BREAKAGES = {
     "fa_is_gd": (
         "FA's feedback replaced by W, so FA is GD",
-        ("convergence", "alignment", "separation", "orthogonal", "linear_network"),
+        ("convergence", "alignment", "separation", "orthogonal", "linear_network", "beyond_real_data"),
         "R.RULES['fa'] = dataclasses.replace(R.RULES['fa'], step=R.gd_step, z_direction=R.gradient_direction)",
     ),
     "feedback_zero": (
@@ -52,7 +52,7 @@ BREAKAGES = {
     ),
     "limit_perturbed": (
         "FA's limit formula perturbed by 1%",
-        ("separation", "orthogonal", "linear_network"),
+        ("separation", "orthogonal", "linear_network", "beyond_real_data"),
         "_lim, _sk = T.fa_limit_error, T.sketch_error\n"
         "T.fa_limit_error = fa_core.fa_limit_error = lambda *a, **k: 1.01 * _lim(*a, **k)\n"
         "T.sketch_error = lambda *a, **k: 1.01 * _sk(*a, **k)",
@@ -61,6 +61,11 @@ BREAKAGES = {
         "network inputs Gaussian instead of whitened",
         ("linear_network",),
         "N.whitened_inputs = fa_core.whitened_inputs = lambda N_, n, rng: fa_core.gaussian_inputs(N_, n, rng)",
+    ),
+    "whitening_skipped": (
+        "real data 'whitened' by returning it unchanged",
+        ("beyond_real_data",),
+        "N.whiten = lambda X: np.asarray(X, dtype=float)",
     ),
 }
 _PRELUDE = """\

@@ -13,7 +13,7 @@ import fa_core as fa
 PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "rules_beyond"}
 # Functions a notebook may define: experiment drivers that call fa_core, never closed forms.
 NOTEBOOK_HELPERS = {"diagonal_target", "compare", "seeds_for", "every_step", "population_error", "run", "summary",
-                    "redraw"}
+                    "redraw", "closed_forms", "errors_ratio_overlap", "reading_directions"}
 
 
 def test_importing_fa_core_loads_no_plotting_or_notebook_tooling():

@@ -150,3 +150,47 @@ def test_forward_pass_reuse_never_returns_stale_results(activation):
                          ("Gt_E", (Z1, Z2, W2)), ("E_Ft", (Z1, W2, F)), ("Gt_E", (Z2, Z1, W2))]:
         assert np.array_equal(getattr(op, method)(*args), fresh(method, *args)), (method, activation)
     assert np.array_equal(op.sq_error(Z1, W1), fresh("sq_error", Z1, W1))
+
+
+def test_whiten_makes_the_second_moment_the_identity():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((50, 6)) @ rng.standard_normal((6, 6))
+    Xw = fa.network.whiten(X)
+    np.testing.assert_allclose(Xw.T @ Xw / 50, np.eye(6), atol=1e-12)
+    np.testing.assert_allclose(Xw @ np.linalg.lstsq(Xw, X, rcond=None)[0], X, atol=1e-10)  # same column space
+    with pytest.raises(ValueError, match="XᵀX/N must be positive definite"):
+        fa.network.whiten(np.c_[X, np.zeros(50)])
+
+
+def test_linear_teacher_splits_the_network_loss_exactly():
+    """‖T − XZW‖²/N = floor + ‖Σ̂^{1/2}(Y − ZW)‖² for any Z, W; the floor is the least-squares residual."""
+    rng = np.random.default_rng(8)
+    N, n, m, r = 40, 7, 5, 2
+    X = rng.standard_normal((N, n)) * np.geomspace(1, 0.3, n)
+    T = rng.standard_normal((N, m)) / 3
+    Y, Sigma, floor = fa.network.linear_teacher(X, T)
+    np.testing.assert_allclose(Y, np.linalg.lstsq(X, T, rcond=None)[0], rtol=1e-9)
+    L = fa.linalg.sqrt_spd(Sigma, n)
+    for _ in range(3):
+        Z, W = rng.standard_normal((n, r)), rng.standard_normal((r, m))
+        loss = np.sum((T - X @ Z @ W) ** 2) / N
+        assert abs(loss - (floor + np.sum((L @ (Y - Z @ W)) ** 2))) < 1e-10 * loss
+    gd = fa.train_network(X, T, r, "gd", steps=3000, eta=0.5, seeds=2)
+    assert rel(gd.error[:, -1], floor + fa.optimal_error(Y, r, Sigma=Sigma)) < 1e-8
+    with pytest.raises(ValueError, match="same number of rows"):
+        fa.network.linear_teacher(X, T[:-1])
+
+
+def test_whitening_leaves_both_limits_of_a_regression_unchanged():
+    """An invertible map of the inputs moves neither GD's optimum nor FA's limit (the features are T̂ Bᵀ either way)."""
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((60, 8)) * np.geomspace(1, 0.05, 8)
+    T = rng.standard_normal((60, 6))
+    B = fa.starting_point(8, 6, 2, 5).B
+    limits = []
+    for Xi in (X, fa.network.whiten(X)):
+        Y, Sigma, floor = fa.network.linear_teacher(Xi, T)
+        limits.append((floor + fa.optimal_error(Y, 2, Sigma=Sigma), floor + fa.fa_limit_error(Y, B, Sigma=Sigma)))
+    assert abs(limits[0][0] - limits[1][0]) < 1e-12 * limits[0][0]
+    assert rel(limits[0][1], limits[1][1]) < 1e-12
+    assert np.all(limits[0][1] > limits[0][0] * (1 + 1e-6))  # and FA's limit is genuinely above the optimum
