@@ -151,12 +151,14 @@ for p in targets:
             limit=limit, dist=dist, end={rule: d[:, -1] for rule, d in dist.items()},
             gap=limit["fa"] - limit["gd"],  # the separation the runs must resolve
             overlap=fa.subspace_overlap(L @ pair["gd"].Z, L @ pair["fa"].Z),
+            angles=np.degrees(fa.principal_angles(L @ pair["gd"].Z, L @ pair["fa"].Z)),  # (seeds, r), ascending
             fa_in_sketch=np.max(fa.principal_angles(pair["fa"].Z, fa.theory.sketch(Y, pair["fa"].B))),
             hit={rule: fa.metrics.first_hit(run.steps, d, 1e-6) for (rule, run), d in zip(pair.items(), dist.values())},
             accuracy={rule: np.mean(pr == labels, axis=-1) for rule, pr in pred.items()} if p == "regression" else None)
         s = summary[p, i]
         print(f"{p}, {i}: distance to the closed form at the end: GD {s['end']['gd'].max():.1e}, FA {s['end']['fa'].max():.1e}; "
-              f"FA's angle to col(YBᵀ) {s['fa_in_sketch']:.1e} rad; GD–FA overlap median {np.median(s['overlap']):.3f}"
+              f"FA's angle to col(YBᵀ) {s['fa_in_sketch']:.1e} rad; GD–FA overlap median {np.median(s['overlap']):.3f}, "
+              f"principal angles (median, °) {np.median(s['angles'], axis=0).round(1)}"
               + (f"; training accuracy GD {np.median(s['accuracy']['gd']):.3f}, FA {np.median(s['accuracy']['fa']):.3f}"
                  if s["accuracy"] else ""))
 
@@ -340,6 +342,7 @@ claims.record(
     overlap_median_closed={f"{p}, raw": {str(r): float(np.median(c["overlap"])) for r, c in closed[p, "raw"].items()
                                          if c["overlap"] is not None} for p in targets},
     iterated={f"{p}, {i}": dict(overlap_median=float(np.median(s["overlap"])),
+                                principal_angles_median_deg=np.median(s["angles"], axis=0).round(2).tolist(),
                                 largest_angle_to_sketch_rad=float(s["fa_in_sketch"]),
                                 **({f"accuracy_{rule}": float(np.median(a)) for rule, a in s["accuracy"].items()}
                                    if s["accuracy"] else {}))

@@ -1,7 +1,7 @@
 """The benchmark compares implementations of the same algorithm (timings are never asserted here)."""
 import time
 
-from conftest import load_script
+from conftest import ROOT, load_script
 
 
 def load_bench():
@@ -27,3 +27,15 @@ def test_per_step_subtracts_setup_and_grows_the_step_count():
     sec, setup = bench.per_step(fake, budget=0.1, repeats=1)
     assert calls[0] == 0 and max(calls) >= 100  # grew past the setup's size
     assert 0.0005 < sec < 0.003 and 0.04 < setup < 0.1
+
+
+def test_the_notebook_profiler_reports_cells_and_fa_core_functions():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "bench/profile_notebooks.py", "beyond_depth", "--quick", "--top", "30"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "== beyond_depth (quick):" in text and "import numpy as np" in text  # one line per cell, with its code
+    assert "fa_core/deep.py" in text and "== totals (cells only)" in text
+    assert "function calls" not in text.split("top 30 functions")[1]  # only table rows are listed

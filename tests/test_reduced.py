@@ -84,3 +84,71 @@ def test_property_reduced_equals_dense(n, m, k, r, rule, init, explicit_B, seed)
     B = np.random.default_rng(seed + 1).standard_normal((r, m)) / np.sqrt(m) if explicit_B else None
     runs = both(t, r, rule, steps=60, eta=0.1, seeds=2, init_scale=init, B=B, record=METRICS)
     assert_agree(*runs, tol=1e-9)
+
+
+# -- the O(k r²) error for k ≫ r ------------------------------------------------
+
+def _reduced_state(k, r, S, rng, near=None):
+    """Random reduced (Z̃, W̃) with p = r and q = 2r; ``near`` puts ZW within that distance of the rank-r optimum."""
+    Zt = rng.standard_normal((S, k + r, r))
+    Wt = rng.standard_normal((S, r, k + 2 * r))
+    if near is not None:
+        Zt[:, :r] = np.eye(r)
+        Zt[:, r:] = 0
+        Wt[:] = 0
+        Wt[:, :, :r] = np.diag(np.geomspace(1, 0.5, k)[:r])
+        Zt += near * rng.standard_normal(Zt.shape)
+        Wt += near * rng.standard_normal(Wt.shape)
+    return Zt, Wt
+
+
+@pytest.mark.parametrize("k, r, near", [(40, 2, None), (200, 5, None), (7, 3, None), (3, 5, None),
+                                        (300, 4, 1e-3), (300, 4, 1e-9), (50, 50, None)])
+def test_split_error_equals_the_residual_block(k, r, near):
+    from fa_core.operators import ReducedY
+    rng = np.random.default_rng(k + r)
+    s = np.geomspace(1, 0.5, k)
+    if near is not None:
+        s[r:] *= 1e-6  # a tail far below the head, so the error is tiny against ‖Y‖²
+    Zt, Wt = _reduced_state(k, r, 3, rng, near)
+    Y = ReducedY(s)
+    block = np.einsum("sij,sij->s", Y.E(Zt, Wt), Y.E(Zt, Wt))
+    assert rel(Y.split_sq_error(Zt, Wt), block) < 1e-12
+
+
+def test_split_error_keeps_its_digits_where_the_expansion_cancels():
+    """Near the optimum the error is 1e-22 of ‖Y‖²: the split form keeps ~all digits, ‖Y‖² − 2⟨⟩ + ‖ZW‖² keeps none."""
+    from fa_core.operators import ReducedY
+    k, r = 400, 3
+    s = np.concatenate([np.ones(r), np.full(k - r, 1e-12)])
+    Zt, Wt = _reduced_state(k, r, 2, np.random.default_rng(0), near=1e-11)
+    Wt[:, :, :r] = np.eye(r)
+    Y = ReducedY(s)
+    E = Y.E(Zt, Wt)
+    exact = np.einsum("sij,sij->s", E, E)
+    naive = np.sum(s**2) - 2 * np.einsum("i,sri,sir->s", s, Wt[:, :, :k], Zt[:, :k]) + np.einsum(
+        "sab,sab->s", Zt.mT @ Zt, Wt @ Wt.mT)
+    assert rel(Y.split_sq_error(Zt, Wt), exact) < 1e-10
+    assert rel(naive, exact) > 1e-2  # the cancellation the split form avoids
+
+
+@pytest.mark.parametrize("rule", ["gd", "fa"])
+def test_reduced_error_for_k_much_larger_than_r_matches_dense(rule):
+    t = fa.make_target(fa.power_spectrum(120, 0.5), 150, 130, rng=3)
+    kw = dict(steps=300, eta=0.1, seeds=3, init_scale=0.01 if rule == "gd" else 0.0)
+    red = fa.train(t, 3, rule, engine="reduced", **kw)
+    den = fa.train(t, 3, rule, engine="dense", **kw)
+    assert red.steps.size == den.steps.size and rel(red.error, den.error) < 1e-10
+
+
+def test_split_error_memory_is_linear_in_k():
+    """At k = 20000 the residual block would be 3.2 GB per seed; the split form needs O(k r)."""
+    import tracemalloc
+    from fa_core.operators import ReducedY
+    k, r = 20000, 4
+    Zt, Wt = _reduced_state(k, r, 1, np.random.default_rng(1))
+    tracemalloc.start()
+    err = ReducedY(np.ones(k)).sq_error(Zt, Wt)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.isfinite(err).all() and peak < 50 * k * r * 8
