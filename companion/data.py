@@ -40,5 +40,6 @@ def digits_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     pixels, labels = load_digits()
     kept = pixels.std(axis=0) > 0
-    X = pixels[:, kept] - pixels[:, kept].mean(axis=0)
+    X = pixels[:, kept]
+    X = X - X.mean(axis=0)
     return X / np.sqrt(np.linalg.eigvalsh(X.T @ X / X.shape[0])[-1]), labels, kept

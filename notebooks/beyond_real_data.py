@@ -103,17 +103,24 @@ print(f"N = {N} images, n = {n} pixels; Σ̂ eigenvalues from {lam[0]:.2e} to {l
 # r-subspace is optimal, so GD's representation is set by its start, not by the data.
 
 # %%
+# Each network on each input, once: data, teacher Y, Σ̂, floor, Σ̂^{1/2} and ‖T‖²/N.
+problems = {}
+for p in targets:
+    for i, X in inputs.items():
+        T = targets[p](X)
+        Y, Sigma, floor = fa.network.linear_teacher(X, T)
+        problems[p, i] = dict(X=X, T=T, Y=Y, Sigma=Sigma, floor=floor, L=fa.linalg.sqrt_spd(Sigma, n), scale=np.sum(T**2) / N)
+
+
 def closed_forms(p, i, r):
     """GD's and FA's limits (relative errors) and the overlap of their features, per draw of B."""
-    X = inputs[i]
-    T = targets[p](X)
-    Y, Sigma, floor = fa.network.linear_teacher(X, T)
-    B = fa.starting_point(n, T.shape[1], r, list(range(seed, seed + n_draws))).B
-    scale = np.sum(T**2) / N
+    q = problems[p, i]
+    Y, Sigma, floor, scale = q["Y"], q["Sigma"], q["floor"], q["scale"]
+    B = fa.starting_point(n, q["T"].shape[1], r, list(range(seed, seed + n_draws))).B
     out = dict(gd=(floor + fa.optimal_error(Y, r, Sigma=Sigma)) / scale,
                fa=(floor + fa.fa_limit_error(Y, B, Sigma=Sigma)) / scale, overlap=None)
     if i == "raw" and r <= rank[p]:  # the overlap is the same for whitened inputs, or undefined
-        LY = fa.linalg.sqrt_spd(Sigma, n) @ Y  # features X Z live in ℝ^N; in these coordinates, in ℝ^n
+        LY = q["L"] @ Y  # features X Z live in ℝ^N; in these coordinates, in ℝ^n
         gd_basis = fa.theory.top_singular_subspace(LY, r)  # GD's subspace (wider only if σ_r is tied)
         out["overlap"] = fa.subspace_overlap(np.broadcast_to(gd_basis, (n_draws, *gd_basis.shape)), fa.theory.sketch(LY, B))
     return out
@@ -133,34 +140,31 @@ for (p, i), byr in closed.items():
 
 # %%
 runs, summary = {}, {}
-for p in targets:
-    for i, X in inputs.items():
-        T = targets[p](X)
-        Y, Sigma, floor = fa.network.linear_teacher(X, T)
-        L = fa.linalg.sqrt_spd(Sigma, n)
-        pair = {rule: fa.train_network(X, T, r_iterate, rule, steps=steps, eta=eta, seeds=list(range(seed, seed + n_seeds)),
-                                       init_scale=init_scale if rule == "gd" else 0.0, progress=True)
-                for rule in ("gd", "fa")}
-        limit = dict(gd=floor + fa.optimal_error(Y, r_iterate, Sigma=Sigma),
-                     fa=floor + fa.fa_limit_error(Y, pair["fa"].B, Sigma=Sigma))
-        dist = {rule: np.abs(run.error - np.reshape(limit[rule], (-1, 1))) / np.reshape(limit[rule], (-1, 1))
-                for rule, run in pair.items()}
-        pred = {rule: np.argmax(X @ run.Z @ run.W, axis=-1) for rule, run in pair.items()}
-        runs[p, i] = pair
-        summary[p, i] = dict(
-            limit=limit, dist=dist, end={rule: d[:, -1] for rule, d in dist.items()},
-            gap=limit["fa"] - limit["gd"],  # the separation the runs must resolve
-            overlap=fa.subspace_overlap(L @ pair["gd"].Z, L @ pair["fa"].Z),
-            angles=np.degrees(fa.principal_angles(L @ pair["gd"].Z, L @ pair["fa"].Z)),  # (seeds, r), ascending
-            fa_in_sketch=np.max(fa.principal_angles(pair["fa"].Z, fa.theory.sketch(Y, pair["fa"].B))),
-            hit={rule: fa.metrics.first_hit(run.steps, d, 1e-6) for (rule, run), d in zip(pair.items(), dist.values())},
-            accuracy={rule: np.mean(pr == labels, axis=-1) for rule, pr in pred.items()} if p == "regression" else None)
-        s = summary[p, i]
-        print(f"{p}, {i}: distance to the closed form at the end: GD {s['end']['gd'].max():.1e}, FA {s['end']['fa'].max():.1e}; "
-              f"FA's angle to col(YBᵀ) {s['fa_in_sketch']:.1e} rad; GD–FA overlap median {np.median(s['overlap']):.3f}, "
-              f"principal angles (median, °) {np.median(s['angles'], axis=0).round(1)}"
-              + (f"; training accuracy GD {np.median(s['accuracy']['gd']):.3f}, FA {np.median(s['accuracy']['fa']):.3f}"
-                 if s["accuracy"] else ""))
+for (p, i), q in problems.items():
+    X, T, Y, Sigma, floor, L = (q[key] for key in ("X", "T", "Y", "Sigma", "floor", "L"))
+    pair = {rule: fa.train_network(X, T, r_iterate, rule, steps=steps, eta=eta, seeds=list(range(seed, seed + n_seeds)),
+                                   init_scale=init_scale if rule == "gd" else 0.0, progress=True)
+            for rule in ("gd", "fa")}
+    limit = dict(gd=floor + fa.optimal_error(Y, r_iterate, Sigma=Sigma),
+                 fa=floor + fa.fa_limit_error(Y, pair["fa"].B, Sigma=Sigma))
+    dist = {rule: np.abs(run.error - np.reshape(limit[rule], (-1, 1))) / np.reshape(limit[rule], (-1, 1))
+            for rule, run in pair.items()}
+    pred = {rule: np.argmax(X @ run.Z @ run.W, axis=-1) for rule, run in pair.items()}
+    runs[p, i] = pair
+    summary[p, i] = dict(
+        limit=limit, dist=dist, end={rule: d[:, -1] for rule, d in dist.items()},
+        gap=limit["fa"] - limit["gd"],  # the separation the runs must resolve
+        overlap=fa.subspace_overlap(L @ pair["gd"].Z, L @ pair["fa"].Z),
+        angles=np.degrees(fa.principal_angles(L @ pair["gd"].Z, L @ pair["fa"].Z)),  # (seeds, r), ascending
+        fa_in_sketch=np.max(fa.principal_angles(pair["fa"].Z, fa.theory.sketch(Y, pair["fa"].B))),
+        hit={rule: fa.metrics.first_hit(run.steps, dist[rule], 1e-6) for rule, run in pair.items()},
+        accuracy={rule: np.mean(pr == labels, axis=-1) for rule, pr in pred.items()} if p == "regression" else None)
+    s = summary[p, i]
+    print(f"{p}, {i}: distance to the closed form at the end: GD {s['end']['gd'].max():.1e}, FA {s['end']['fa'].max():.1e}; "
+          f"FA's angle to col(YBᵀ) {s['fa_in_sketch']:.1e} rad; GD–FA overlap median {np.median(s['overlap']):.3f}, "
+          f"principal angles (median, °) {np.median(s['angles'], axis=0).round(1)}"
+          + (f"; training accuracy GD {np.median(s['accuracy']['gd']):.3f}, FA {np.median(s['accuracy']['fa']):.3f}"
+             if s["accuracy"] else ""))
 
 # %% [markdown]
 # ## (a) The autoencoder: FA reads a random subspace of pixel space
@@ -177,7 +181,7 @@ for p in targets:
 #   set.
 
 # %%
-def errors_ratio_overlap(axes, p, iterate=True):
+def errors_ratio_overlap(axes, p):
     """The three panels of one network: errors, FA/OPT and overlap against r."""
     rs = np.array(r_lists[p])
     for i, ls in (("raw", "-"), ("whitened", "--")):
@@ -189,11 +193,9 @@ def errors_ratio_overlap(axes, p, iterate=True):
         axes[0].plot(rs, gd, color=st["color"], ls=ls, marker="o", ms=3, label=f"GD optimum, {i}")
         fp.quantile_band(axes[0], rs, fas, fp.RULE_COLORS["fa"], f"FA limit, {i}", ls=ls, marker="o", ms=3)
         fp.quantile_band(axes[1], rs, ratio, fp.RULE_COLORS["fa"] if i == "raw" else "0.4", i, ls=ls, marker="o", ms=3)
-        if iterate:
-            scale = np.sum(targets[p](inputs[i]) ** 2) / N
-            for rule, run in runs[p, i].items():
-                axes[0].scatter(np.full(n_seeds, r_iterate), run.error[:, -1] / scale, marker="x", s=22, color="k",
-                                label="iterated runs" if (i, rule) == ("raw", "gd") else None, zorder=3)
+        for rule, run in runs[p, i].items():
+            axes[0].scatter(np.full(n_seeds, r_iterate), run.error[:, -1] / problems[p, i]["scale"], marker="x", s=22,
+                            color="k", label="iterated runs" if (i, rule) == ("raw", "gd") else None, zorder=3)
     has = [r for r in rs if closed[p, "raw"][r]["overlap"] is not None]
     fp.quantile_band(axes[2], has, np.array([closed[p, "raw"][r]["overlap"] for r in has]).T, "C0",
                      "closed forms, raw inputs", log=False, marker="o", ms=3)
@@ -206,8 +208,8 @@ def errors_ratio_overlap(axes, p, iterate=True):
     axes[2].set(xscale="log", xlabel="hidden units r", ylabel="‖Q_GDᵀ Q_FA‖²_F / r", ylim=(0, 1.05),
                 title="Overlap of the GD and FA features")
     for ax in axes:
-        ax.set_xticks(rs, [str(r) for r in rs], minor=False)
-        ax.minorticks_off()
+        ax.set_xticks(rs, [str(r) for r in rs])
+        ax.set_xticks([], minor=True)  # only the r values on x; y keeps its log ticks
         ax.legend(fontsize=8)
 
 
