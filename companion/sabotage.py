@@ -60,19 +60,19 @@ BREAKAGES = {
     "not_whitened": (
         "network inputs Gaussian instead of whitened",
         ("linear_network",),
-        "N.whitened_inputs = fa_core.whitened_inputs = lambda N_, n, rng: fa_core.gaussian_inputs(N_, n, rng)",
+        "I.whitened_inputs = fa_core.whitened_inputs = lambda N_, n, rng: fa_core.gaussian_inputs(N_, n, rng)",
     ),
     "whitening_skipped": (
         "real data 'whitened' by returning it unchanged",
         ("beyond_real_data",),
-        "N.whiten = lambda X: np.asarray(X, dtype=float)",
+        "I.whiten = lambda X: np.asarray(X, dtype=float)",
     ),
 }
 _PRELUDE = """\
 import dataclasses
 import numpy as np
 import fa_core
-import fa_core.network as N
+import fa_core.inputs as I
 import fa_core.rules as R
 import fa_core.start as S
 import fa_core.theory as T

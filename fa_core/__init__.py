@@ -9,19 +9,21 @@ Works: A Case Study of Low-Rank Matrix Factorization" (AISTATS 2022).
     >>> bool(run.rel_error[:, -1].max() < 1e-10)
     True
 
-The names below are the everyday API. Five modules are public too, for the
+The names below are the everyday API. Six modules are public too, for the
 specialised parts: ``fa_core.theory`` (every closed form), ``fa_core.linalg``
 (Haar draws, SPD square roots, bases and angles), ``fa_core.metrics``
 (recorders and trajectory fits), ``fa_core.network`` (the data operator and
-activations) and ``fa_core.rules_beyond`` (feedback rules beyond the paper). NumPy is the only dependency: importing fa_core never
+activations), ``fa_core.inputs`` (network inputs, whitening and the linear
+teacher of a data set) and ``fa_core.rules_beyond`` (feedback rules beyond the paper). NumPy is the only dependency: importing fa_core never
 loads matplotlib or the notebook tooling (that is the ``companion`` package).
 """
-from . import linalg, metrics, network, rules_beyond, theory
+from . import inputs, linalg, metrics, network, rules_beyond, theory
 from .deep import train_deep
 from .factorization import train
 from .linalg import principal_angles, subspace_overlap
 from .loop import DivergenceError, Run
-from .network import gaussian_inputs, train_network, whitened_inputs
+from .inputs import gaussian_inputs, whitened_inputs
+from .network import train_network
 from .rules import RULES, Rule
 from .rules_beyond import kolen_pollack, with_weight_decay
 from .start import Start, starting_point, streams

@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from .factorization import resolve_start
+from .linalg import sq_norms
 from .loop import Run, record_loop, settings
 from .rules import Rule, get_rule
 from .start import Start
@@ -119,7 +120,7 @@ def train_deep(
 
     def measure(Zs, j):
         E = Y - reduce(np.matmul, Zs)
-        err[:, j] = np.einsum("sij,sij->s", E, E)
+        err[:, j] = sq_norms(E)
         return err[:, j]
 
     Zs, j = record_loop(list(start.layers), lambda Zs, step: deep_step(Y, Zs, feedback, carrier, cfg.eta, lam),

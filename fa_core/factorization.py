@@ -104,8 +104,8 @@ def train(
     engine = choose_engine(engine, cfg.rule)
     state, basis = (start.Z0, start.W0, start.B), None
     if engine == "reduced":
-        *state, basis = compress(t.U, t.V, *state)
-        Y = ReducedY(t.s)
+        *state, basis, s_reduced, dropped = compress(t.U, t.s, t.V, *state)
+        Y = ReducedY(s_reduced, dropped)
     else:
         Y = DenseY(t.Y)
     metrics, at, (Z, W, Bm) = run_loop(Y, tuple(state), cfg.rule, cfg.eta, steps=cfg.steps, names=cfg.names,

@@ -137,16 +137,81 @@ def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     return np.mean(np.cos(principal_angles(A, C)) ** 2, axis=-1)
 
 
-def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:
-    """``‖residual(*chunk)‖²_F`` for each item of the leading axis, in bounded chunks.
+def chunked(f, per_item: int, *args: np.ndarray) -> np.ndarray:
+    """``f(*chunk)`` for slices of ``args`` along axis 0, concatenated, in bounded chunks.
 
-    ``residual`` maps slices of ``args`` (along axis 0) to stacked matrices of
-    ``per_item`` entries each; at most about :data:`MAX_BLOCK` entries exist at once.
+    ``f`` maps slices to one float per item, using about ``per_item`` float64
+    entries per item on the way; at most about :data:`MAX_BLOCK` exist at once.
     """
     S = args[0].shape[0]
     chunk = max(1, MAX_BLOCK // max(per_item, 1))
     out = np.empty(S)
     for a in range(0, S, chunk):
-        R = residual(*(x[a:a + chunk] for x in args))
-        out[a:a + chunk] = np.einsum("sij,sij->s", R, R)
+        out[a:a + chunk] = f(*(x[a:a + chunk] for x in args))
     return out
+
+
+def sq_norms(M: np.ndarray) -> np.ndarray:
+    """‖M_s‖²_F for each matrix of a stack, shape (..., i, j) → (...)."""
+    return np.einsum("...ij,...ij->...", M, M)
+
+
+def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:
+    """``‖residual(*chunk)‖²_F`` for each item of the leading axis, in bounded chunks (see :func:`chunked`)."""
+    return chunked(lambda *a: sq_norms(residual(*a)), per_item, *args)
+
+
+class Identity:
+    """The n×n identity as an operator that is never formed: ``I @ X`` and ``X @ I`` are X.
+
+    It stands in for U and V of a target given in its own singular coordinates
+    (:meth:`fa_core.Target.diagonal`), where ``np.eye(n)`` would take n² memory
+    and every product with it O(n²) time. Products return their other operand
+    itself, not a copy. Indexing ``I[:, cols]`` and ``np.asarray(I)`` give dense arrays.
+    """
+
+    __array_ufunc__ = None  # NumPy then hands ``ndarray @ Identity`` to __rmatmul__
+    ndim = 2
+
+    def __init__(self, n: int):
+        self.n = positive_int(n, "n")
+
+    def __repr__(self) -> str:
+        return f"Identity({self.n})"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n, self.n)
+
+    @property
+    def T(self) -> "Identity":
+        return self
+
+    mT = T
+
+    def _check(self, X, axis: int, side: str):
+        if np.shape(X)[axis] != self.n:
+            raise ValueError(f"Identity({self.n}) {side} an operand of shape {np.shape(X)}")
+        return X
+
+    def __matmul__(self, X):
+        return self._check(X, -2, "times")
+
+    def __rmatmul__(self, X):
+        return self._check(X, -1, "after")
+
+    def __mul__(self, s):
+        """``I * s`` scales the columns: diag(s), dense."""
+        return np.eye(self.n) * s
+
+    def __getitem__(self, key):
+        """Dense columns: only ``I[:, cols]`` (every row) is supported."""
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):
+            raise TypeError(f"Identity supports only I[:, cols]; got {key!r}")
+        cols = np.arange(self.n)[key[1]]
+        out = np.zeros((self.n, cols.size))
+        out[cols, np.arange(cols.size)] = 1.0
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        return np.eye(self.n, dtype=dtype)

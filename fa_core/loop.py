@@ -50,8 +50,9 @@ class Run:
         Recorded steps.
     metrics : dict of str to ndarray, shape (S, T)
         Every recorded metric (``"error"`` included); also ``run[name]``.
-    sq_norm_Y : float
-        ‖Y‖²_F (‖T‖²_F / N for a network), to turn errors into relative errors.
+    sq_norm_Y : float or ndarray, shape (S,)
+        ‖Y‖²_F (‖T‖²_F / N for a network, one per seed if each has its own
+        data), to turn errors into relative errors.
     engine : {"reduced", "dense", "data"}
         The coordinates the rule ran in: exact reduced ones, the dense Y, or
         a network's samples.
@@ -64,7 +65,7 @@ class Run:
     seeds: tuple[int, ...]
     steps: np.ndarray
     metrics: dict[str, np.ndarray]
-    sq_norm_Y: float
+    sq_norm_Y: float | np.ndarray
     engine: str
     start: Start = field(repr=False)
     _layers: tuple = field(repr=False)
@@ -83,7 +84,7 @@ class Run:
     @property
     def rel_error(self) -> np.ndarray:
         """‖Y − ZW‖²_F / ‖Y‖²_F, shape (S, T)."""
-        return self.error / self.sq_norm_Y
+        return self.error / np.reshape(self.sq_norm_Y, (-1, 1))
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.metrics[name]
@@ -198,7 +199,7 @@ def check_start_scale(init_scale: float, scale: float) -> None:
                       f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.", ScaleWarning, stacklevel=4)
 
 
-def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray, sq_norm: float,
+def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray, sq_norm: float | np.ndarray,
              scale: float, tol: float | None = None, progress: bool = False, update_op=None, eta_at=None):
     """Advance ``state = (Z, W, B)`` for ``steps`` steps, recording metrics at ``at``.
 
@@ -231,7 +232,7 @@ def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[st
     return {name: values[:, :j] for name, values in out.items()}, at[:j], state
 
 
-def record_loop(state, advance: Callable, measure: Callable, *, steps: int, at: np.ndarray, sq_norm: float,
+def record_loop(state, advance: Callable, measure: Callable, *, steps: int, at: np.ndarray, sq_norm: float | np.ndarray,
                 scale: float, rule_name: str, eta: float, tol: float | None = None, progress: bool = False):
     """The training loop every trainer shares: advance, record, stop.
 
@@ -245,7 +246,7 @@ def record_loop(state, advance: Callable, measure: Callable, *, steps: int, at: 
     -------
     state, j : the final state and the number of recorded columns.
     """
-    limit = DIVERGENCE_FACTOR * sq_norm
+    limit = DIVERGENCE_FACTOR * np.max(sq_norm)
     bar = _progress(steps, progress, rule_name, eta)
     j = 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -253,7 +254,7 @@ def record_loop(state, advance: Callable, measure: Callable, *, steps: int, at: 
             if step == at[j]:
                 err = measure(state, j)
                 if j == 0:
-                    limit = DIVERGENCE_FACTOR * max(sq_norm, float(np.max(err)))
+                    limit = DIVERGENCE_FACTOR * max(float(np.max(sq_norm)), float(np.max(err)))
                 _check_divergence(err, limit, rule_name, eta, step, scale)
                 j += 1
                 if j == at.size or (tol is not None and np.all(err < tol * sq_norm)):

@@ -19,9 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import Seed, as_finite_array, as_generator, one_of, positive_float, positive_int
+from ._checks import as_finite_array, one_of, positive_float, positive_int
 from .factorization import resolve_start
-from .linalg import batched_sq_norm, haar_orthonormal, sqrt_spd
+from .linalg import batched_sq_norm
 from .loop import Run, run_loop, settings
 from .rules import Rule
 from .start import Start, streams
@@ -117,88 +117,6 @@ class DataY:
         return batched_sq_norm(self.E, self.N * self.T.shape[-1], Z, W) / self.N
 
 
-def whitened_inputs(N: int, n: int, rng: Seed) -> np.ndarray:
-    """N inputs with XᵀX/N = I exactly (N >= n): √N times a Haar-random N×n isometry."""
-    n = positive_int(n, "n")
-    N = positive_int(N, "N", low=n)
-    return np.sqrt(N) * haar_orthonormal(as_generator(rng), N, n)
-
-
-def gaussian_inputs(N: int, n: int, rng: Seed, Sigma: np.ndarray | None = None) -> np.ndarray:
-    """N i.i.d. inputs x ~ N(0, Σ) (Σ = I if omitted), shape (N, n)."""
-    X = as_generator(rng).standard_normal((positive_int(N, "N"), positive_int(n, "n")))
-    return X if Sigma is None else X @ sqrt_spd(Sigma, n)
-
-
-def whiten(X: np.ndarray) -> np.ndarray:
-    """Inputs with identity second moment: X Σ̂^{-1/2}, where Σ̂ = XᵀX/N, shape (N, n).
-
-    The corollary's isotropy made true for a given data set. Σ̂ must be
-    positive definite (drop constant input coordinates first).
-
-    Parameters
-    ----------
-    X : ndarray, shape (N, n)
-
-    Notes
-    -----
-    Any invertible linear map A of the inputs (x → Aᵀx) changes neither
-    limit of a linear network on (X, T): GD's optimum is a minimum over all
-    rank-r maps, and FA's first-layer features X Z span col(X Y Bᵀ) =
-    col(T̂ Bᵀ), with T̂ = X Y the least-squares prediction, in either
-    coordinates. Whitening changes the conditioning, so the speed.
-    """
-    X = as_finite_array(X, "X", ndim=(2,))
-    return np.linalg.solve(_covariance_root(X)[1], X.T).T
-
-
-def _covariance_root(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Σ̂ = XᵀX/N and its symmetric square root, with an error naming X if Σ̂ is singular."""
-    Sigma = X.T @ X / X.shape[0]
-    try:
-        return Sigma, sqrt_spd(Sigma, X.shape[1])
-    except ValueError:
-        raise ValueError("XᵀX/N must be positive definite: X needs at least as many samples as columns, "
-                         "and no constant or linearly dependent columns (drop them first)") from None
-
-
-def linear_teacher(X: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The factorization a linear network on (X, T) solves: (Y, Σ̂, floor).
-
-    Parameters
-    ----------
-    X : ndarray, shape (N, n)
-        Inputs, with Σ̂ = XᵀX/N positive definite.
-    T : ndarray, shape (N, m)
-        Targets.
-
-    Returns
-    -------
-    Y : ndarray, shape (n, m)
-        The least-squares teacher Σ̂⁻¹ XᵀT / N.
-    Sigma : ndarray, shape (n, n)
-        Σ̂ = XᵀX / N.
-    floor : float
-        ‖T − X Y‖²_F / N, the loss no linear network gets below.
-
-    Notes
-    -----
-    For every Z (n×r) and W (r×m), since Xᵀ(T − XY) = 0,
-
-        ‖T − X Z W‖²_F / N = floor + ‖Σ̂^{1/2} (Y − Z W)‖²_F,
-
-    so the network's limits are the Σ-weighted closed forms for Y, plus the floor.
-    """
-    X = as_finite_array(X, "X", ndim=(2,))
-    T = as_finite_array(T, "T", ndim=(2,))
-    if X.shape[0] != T.shape[0]:
-        raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
-    N = X.shape[0]
-    Sigma, L = _covariance_root(X)
-    Y = np.linalg.solve(L, np.linalg.solve(L, X.T @ T / N))
-    return Y, Sigma, float(np.sum((T - X @ Y) ** 2) / N)
-
-
 def train_network(
     X,
     T,
@@ -226,10 +144,11 @@ def train_network(
 
     Parameters
     ----------
-    X : ndarray, shape (N, n)
-        Inputs.
-    T : ndarray, shape (N, m)
-        Targets.
+    X : ndarray, shape (N, n) or (S, N, n)
+        Inputs: one data set for every seed, or one per seed (S = number of
+        seeds), so that many samples train as one batch.
+    T : ndarray, shape (N, m) or (S, N, m)
+        Targets, likewise.
     r : int
         Hidden units, ``1 <= r <= min(n, m)``.
     rule : str or Rule
@@ -240,7 +159,10 @@ def train_network(
     batch_size : int, optional
         Minibatch size in [1, N]; full batch if omitted (its gradients are
         computed from XᵀX/N and XᵀT/N, so a step costs O(n(n+m)r) whatever N).
-        Seed i draws its batches from its own stream ``"batches"``.
+        Minibatches go through the data in epochs: each epoch is a fresh
+        random order of the N samples, cut into ⌊N/b⌋ batches of b (the
+        remainder is skipped that epoch). Seed i draws its orders from its own
+        stream ``"batches"``.
     eta_decay : float, optional
         Step-size schedule η_t = η / (1 + t / eta_decay) (η halves after
         ``eta_decay`` steps); constant if omitted.
@@ -251,8 +173,9 @@ def train_network(
     -------
     Run
         With ``engine="data"``. ``error`` is 2L = ‖T − XZW‖²_F / N on the full data at the recorded
-        steps, and ``sq_norm_Y`` is ‖T‖²_F / N. With whitened inputs and
-        T = XY these equal the factorization's ‖Y − ZW‖² and ‖Y‖².
+        steps, and ``sq_norm_Y`` is ‖T‖²_F / N (shape (S,) with one data set
+        per seed). With whitened inputs and T = XY these equal the
+        factorization's ‖Y − ZW‖² and ‖Y‖².
 
     Notes
     -----
@@ -260,36 +183,58 @@ def train_network(
     GD: Z += η X_bᵀ e Wᵀ / b, W += η hᵀ e / b. FA: Z += η X_bᵀ e Bᵀ / b.
     FA*: as FA, with W's update using the midpoint (Z + Z')/2.
     """
-    X = as_finite_array(X, "X", ndim=(2,))
-    T = as_finite_array(T, "T", ndim=(2,))
-    if X.shape[0] != T.shape[0]:
-        raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
-    N, n = X.shape
-    m = T.shape[1]
-    if not np.any(T):
-        raise ValueError("T must not be all zero: every error would be relative to ‖T‖ = 0")
+    X = as_finite_array(X, "X", ndim=(2, 3))
+    T = as_finite_array(T, "T", ndim=(X.ndim,))
+    if X.shape[:-1] != T.shape[:-1]:
+        raise ValueError(f"X and T must have the same number of samples (and data sets); got X {X.shape} and T {T.shape}")
+    (N, n), m = X.shape[-2:], T.shape[-1]
+    sq_norm = np.sum(T**2, axis=(-2, -1)) / N  # one per data set
+    if not np.all(sq_norm > 0):
+        raise ValueError("T must not be all zero (in any data set): every error would be relative to ‖T‖ = 0")
     cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
-    sq_norm = float(np.sum(T**2) / N)
-    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, scale=np.sqrt(sq_norm), B=B, Z0=Z0, W0=W0)
+    sq_norm = float(sq_norm) if X.ndim == 2 else sq_norm
+    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, scale=float(np.sqrt(np.max(sq_norm))), B=B,
+                          Z0=Z0, W0=W0)
+    if X.ndim == 3 and X.shape[0] != len(start.seeds):
+        raise ValueError(f"X and T with one data set per seed need {len(start.seeds)} of them (one per seed); "
+                         f"got {X.shape[0]}")
     eta = cfg.eta
     linear = activation == "linear"
     full = DataY(X, T, moments=linear, activation=activation)  # linear: gradients from XᵀX/N and XᵀT/N
     update_op = None
     if batch_size is not None:
         b = positive_int(batch_size, "batch_size", high=N)
-        gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in start.seeds]
-        update_op = lambda step: _batch(X, T, gens, b, activation)  # noqa: E731
+        update_op = _minibatches(X, T, start.seeds, b, activation)
     eta_at = None
     if eta_decay is not None:
         decay = positive_float(eta_decay, "eta_decay")
         eta_at = lambda step: eta / (1.0 + step / decay)  # noqa: E731
     metrics, at, (Z, W, Bm) = run_loop(full, (start.Z0, start.W0, start.B), cfg.rule, eta, steps=cfg.steps,
-                                       names=cfg.names, at=cfg.at, sq_norm=sq_norm, scale=np.sqrt(sq_norm), tol=cfg.tol,
+                                       names=cfg.names, at=cfg.at, sq_norm=sq_norm, scale=float(np.sqrt(np.max(sq_norm))),
+                                       tol=cfg.tol,
                                        progress=progress, update_op=update_op, eta_at=eta_at)
     return Run(cfg.rule.name, eta, start.seeds, at, metrics, sq_norm, "data", start, (Z, W), (Bm,))
 
 
-def _batch(X: np.ndarray, T: np.ndarray, gens: list[np.random.Generator], b: int, activation: str) -> DataY:
-    """One minibatch per seed, sampled without replacement: X_b (S, b, n), T_b (S, b, m)."""
-    idx = np.stack([g.permutation(X.shape[0])[:b] for g in gens])
-    return DataY(X[idx], T[idx], activation=activation)
+def _minibatches(X: np.ndarray, T: np.ndarray, seeds, b: int, activation: str):
+    """``step -> DataY`` of one minibatch per seed: X_b (S, b, n), T_b (S, b, m).
+
+    Epochs: each seed's stream gives a random order of the N samples, cut
+    into ⌊N/b⌋ consecutive batches; the next epoch draws a new order.
+    """
+    gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in seeds]
+    N = X.shape[-2]
+    per_epoch = N // b
+    rows = np.arange(len(gens))[:, None]  # pairs each seed with its own data set when X is (S, N, n)
+    order = None
+
+    def batch(step: int) -> DataY:
+        nonlocal order
+        i = step % per_epoch
+        if i == 0:
+            order = np.stack([g.permutation(N) for g in gens])
+        idx = order[:, i * b:(i + 1) * b]
+        return DataY(X[rows, idx] if X.ndim == 3 else X[idx], T[rows, idx] if T.ndim == 3 else T[idx],
+                     activation=activation)
+
+    return batch

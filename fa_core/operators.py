@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linalg import batched_sq_norm
+from .linalg import batched_sq_norm, sq_norms
 
 # From this rank on (k ≥ SPLIT_FROM · r) the reduced error avoids the (k + p) × (k + q) residual block.
 SPLIT_FROM = 16
@@ -57,11 +57,15 @@ class ReducedY:
     ----------
     s : ndarray, shape (k,) or (S, k)
         Singular values of Y.
+    dropped : float
+        A constant part of ‖E‖²_F that lies outside the reduced coordinates
+        (:func:`fa_core.reduced.merge_ties`); 0 by default.
     """
 
-    def __init__(self, s: np.ndarray):
+    def __init__(self, s: np.ndarray, dropped: float = 0.0):
         self.s = s
         self.k = s.shape[-1]
+        self.dropped = dropped
 
     def E(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Residual in reduced coordinates, shape (S, k + p, k + q)."""
@@ -83,14 +87,14 @@ class ReducedY:
         return out
 
     def sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
-        """``‖Ỹ - Z W‖²_F`` per seed; equals the dense error exactly in exact arithmetic.
+        """``‖Ỹ - Z W‖²_F`` + ``dropped`` per seed; equals the dense error exactly in exact arithmetic.
 
         For k ≥ ``SPLIT_FROM`` · r it is :meth:`split_sq_error`, at cost
         O(k r²) and memory O(k r) per seed; below, the residual block itself.
         """
         if self.k >= SPLIT_FROM * Z.shape[-1]:
-            return self.split_sq_error(Z, W)
-        return batched_sq_norm(self.E, Z.shape[-2] * W.shape[-1], Z, W)
+            return self.split_sq_error(Z, W) + self.dropped
+        return batched_sq_norm(self.E, Z.shape[-2] * W.shape[-1], Z, W) + self.dropped
 
     def split_sq_error(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """``‖Ỹ - Z W‖²_F`` per seed without forming the (k + p) × (k + q) residual.
@@ -132,6 +136,5 @@ class ReducedY:
         c = np.sum(tail * np.einsum("sir,sri->si", Z[..., j:k, :], W[..., :, j:k]), axis=-1)
         R = np.linalg.qr(Z[..., j:, :], mode="r")
         RW = R @ W[..., :, j:]
-        sq = lambda M: np.einsum("sij,sij->s", M, M)  # noqa: E731
-        return sq(head) + sq(below) + a - 2 * c + sq(RW)
+        return sq_norms(head) + sq_norms(below) + a - 2 * c + sq_norms(RW)
 

@@ -62,22 +62,29 @@ class ReducedBasis:
         return Wt[..., :k] @ self.V.mT + Wt[..., k:] @ self.Qw.mT
 
 
-def compress(U: np.ndarray, V: np.ndarray, Z: np.ndarray, W: np.ndarray, B: np.ndarray):
+def compress(U, s: np.ndarray, V, Z: np.ndarray, W: np.ndarray, B: np.ndarray):
     """Map a batched starting point to exact reduced coordinates.
 
     Parameters
     ----------
-    U : ndarray, shape (n, k) or (S, n, k)
-    V : ndarray, shape (m, k) or (S, m, k)
+    U : ndarray, shape (n, k) or (S, n, k), or Identity
+    s : ndarray, shape (k,)
+        Singular values, descending.
+    V : ndarray, shape (m, k) or (S, m, k), or Identity
     Z : ndarray, shape (S, n, r)
     W, B : ndarray, shape (S, r, m)
 
     Returns
     -------
     Zt, Wt, Bt : ndarray
-        Shapes (S, k + p, r), (S, r, k + q), (S, r, k + q) with p = min(n, r)
-        and q = min(m, 2r).
+        Shapes (S, k' + p, r), (S, r, k' + q), (S, r, k' + q) with p = min(n, r),
+        q = min(m, 2r), and k' ≤ k after :func:`merge_ties`.
     basis : ReducedBasis
+    s_reduced : ndarray, shape (k',)
+        The singular values the reduced Ỹ = diag(s_reduced) carries.
+    dropped : float
+        ‖Y − Ũ Ỹ Ṽᵀ‖²_F: the part of Y no reduced state can reach, a constant
+        of every error.
     """
     r = Z.shape[-1]
     A = U.mT @ Z
@@ -85,7 +92,63 @@ def compress(U: np.ndarray, V: np.ndarray, Z: np.ndarray, W: np.ndarray, B: np.n
     C, D = W @ V, B @ V
     outside = np.concatenate([W - C @ V.mT, B - D @ V.mT], axis=-2)
     Qw, R = np.linalg.qr(outside.mT)
+    T, s_reduced, dropped = merge_ties(s, A, C, D)
+    if T is not None:
+        U, V, A, C, D = U @ T, V @ T, T.mT @ A, C @ T, D @ T
     Zt = np.concatenate([A, Rz], axis=-2)
     Wt = np.concatenate([C, R[..., :, :r].mT], axis=-1)
     Bt = np.concatenate([D, R[..., :, r:].mT], axis=-1)
-    return Zt, Wt, Bt, ReducedBasis(U, V, Qz, Qw)
+    return Zt, Wt, Bt, ReducedBasis(U, V, Qz, Qw), s_reduced, dropped
+
+
+def tied_runs(s: np.ndarray, longer_than: int) -> list[tuple[int, int]]:
+    """(start, stop) of each run of exactly equal values in ``s`` longer than ``longer_than``."""
+    edges = np.flatnonzero(np.diff(s) != 0) + 1
+    return [(int(a), int(b)) for a, b in zip(np.r_[0, edges], np.r_[edges, s.size]) if b - a > longer_than]
+
+
+def merge_ties(s: np.ndarray, A: np.ndarray, C: np.ndarray, D: np.ndarray):
+    """Shrink each long run of equal singular values to the 3r directions the state uses.
+
+    Parameters
+    ----------
+    s : ndarray, shape (k,)
+    A : ndarray, shape (S, k, r)
+        Z's coordinates in U.
+    C, D : ndarray, shape (S, r, k)
+        W's and B's coordinates in V.
+
+    Returns
+    -------
+    T : ndarray, shape (S, k, k'), or None if no run is longer than 3r
+        Orthonormal columns: the identity outside the long runs and, on a run
+        g, a basis Q_g of span(A_g, C_gᵀ, D_gᵀ) (3r columns).
+    s_reduced : ndarray, shape (k',)
+    dropped : float
+        Σ_g s_g² (k_g − 3r).
+
+    Notes
+    -----
+    On a run g of k_g equal values s_g, Y's block is s_g I in (U_g, V_g).
+    Rotating U_g and V_g by the same orthogonal matrix leaves Y unchanged, so
+    an equivariant rule keeps Z's rows and W's and B's columns on the run
+    inside span(Q_g) (derivations R11). There Y's block is s_g I_{3r}, and the
+    rest of it, s_g (I − Q_g Q_gᵀ), adds the constant s_g² (k_g − 3r) to ‖E‖²_F.
+    """
+    width = 3 * A.shape[-1]
+    runs = tied_runs(s, width)
+    if not runs:
+        return None, s, 0.0
+    keep = np.ones(s.size, bool)
+    for a, b in runs:
+        keep[a + width:b] = False
+    T = np.zeros((A.shape[0], s.size, int(keep.sum())))
+    col = np.cumsum(keep) - 1  # reduced column of each kept index
+    free = np.ones(s.size, bool)
+    for a, b in runs:
+        free[a:b] = False
+        G = np.concatenate([A[:, a:b], C[:, :, a:b].mT, D[:, :, a:b].mT], axis=-1)
+        T[:, a:b, col[a]:col[a] + width] = np.linalg.qr(G)[0]
+    T[:, np.flatnonzero(free), col[free]] = 1.0
+    dropped = float(sum(s[a] ** 2 * (b - a - width) for a, b in runs))
+    return T, s[keep], dropped

@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from ._checks import Seed, as_finite_array, as_generator, positive_float, positive_int
-from .linalg import haar_orthonormal, thin_svd
+from .linalg import Identity, haar_orthonormal, thin_svd
 
 @dataclass(frozen=True, eq=False)
 class Target:
@@ -19,12 +19,13 @@ class Target:
 
     Parameters
     ----------
-    U : ndarray, shape (n, k)
-        Orthonormal left singular vectors.
+    U : ndarray, shape (n, k), or Identity
+        Orthonormal left singular vectors; :class:`fa_core.linalg.Identity`
+        (n = k) for a target in its own coordinates (:meth:`diagonal`).
     s : ndarray, shape (k,)
         Positive singular values, descending.
-    V : ndarray, shape (m, k)
-        Orthonormal right singular vectors.
+    V : ndarray, shape (m, k), or Identity
+        Orthonormal right singular vectors, likewise.
     """
 
     U: np.ndarray
@@ -32,9 +33,9 @@ class Target:
     V: np.ndarray
 
     def __post_init__(self):
-        U = as_finite_array(self.U, "U", ndim=(2,))
+        U, V = (Q if isinstance(Q, Identity) else as_finite_array(Q, name, ndim=(2,))
+                for Q, name in ((self.U, "U"), (self.V, "V")))
         s = as_finite_array(self.s, "s", ndim=(1,))
-        V = as_finite_array(self.V, "V", ndim=(2,))
         k = s.size
         if U.shape[1] != k or V.shape[1] != k or k > min(U.shape[0], V.shape[0]):
             raise ValueError(f"U (n×k), s (k,) and V (m×k) must agree with k <= min(n, m); "
@@ -42,7 +43,7 @@ class Target:
         if np.any(s <= 0) or np.any(np.diff(s) > 0):
             raise ValueError(f"s must be positive singular values in descending order; got {s}")
         for name, Q in (("U", U), ("V", V)):
-            if not _orthonormal_columns(Q):
+            if not isinstance(Q, Identity) and not _orthonormal_columns(Q):
                 raise ValueError(f"{name} must have orthonormal columns ({name}ᵀ{name} = I to 1e-8)")
         object.__setattr__(self, "U", U)
         object.__setattr__(self, "s", s)
@@ -70,6 +71,19 @@ class Target:
     def sq_norm(self) -> float:
         """‖Y‖²_F = Σ s_i²."""
         return float(np.sum(self.s**2))
+
+    @classmethod
+    def diagonal(cls, s) -> "Target":
+        """``Y = diag(s)``, n = m = k, in its own singular coordinates: U = V = I, never formed.
+
+        Any k fits in memory: the factors are :class:`fa_core.linalg.Identity`
+        and the reduced engine touches only O(k r) numbers per seed. Every rule
+        here commutes with rotations of Y's row and column spaces, and the
+        drawn Z₀, W₀ and B are rotation invariant, so errors and angles between
+        runs have the same distribution as for any U and V with these s.
+        """
+        s = as_finite_array(s, "s", ndim=(1,))
+        return cls(Identity(s.size), s, Identity(s.size))
 
     @classmethod
     def from_matrix(cls, Y, rtol: float | None = None) -> "Target":

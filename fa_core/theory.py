@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_finite_array, check_shape, positive_float, positive_int
-from .linalg import batched_sq_norm, orthonormal_basis, range_basis, sqrt_spd
+from .linalg import chunked, orthonormal_basis, range_basis, sq_norms, sqrt_spd
 from .targets import Target, as_target
 
 
@@ -29,9 +29,7 @@ def optimal_error(target_or_Y, r: int, Sigma=None) -> float:
     """
     t = as_target(target_or_Y)
     positive_int(r, "r", high=min(t.n, t.m))
-    if Sigma is None:
-        return float(np.sum(t.s[r:] ** 2))
-    s = np.linalg.svd(sqrt_spd(Sigma, t.n) @ t.Y, compute_uv=False)
+    s = t.s if Sigma is None else np.linalg.svd(sqrt_spd(Sigma, t.n) @ t.Y, compute_uv=False)
     return float(np.sum(s[r:] ** 2))
 
 
@@ -85,14 +83,13 @@ def fa_limit(target_or_Y, B) -> np.ndarray:
     """
     t = as_target(target_or_Y)
     Q = _sketch_basis(t.s, _feedback_coords(t, B))
-    UQ = t.U @ Q
-    return UQ @ ((Q.swapaxes(-1, -2) * t.s) @ t.V.T)
+    return (t.U @ Q) @ ((Q.swapaxes(-1, -2) * t.s) @ t.V.T)
 
 
 def fa_limit_error(target_or_Y, B, Sigma=None) -> np.ndarray | float:
     """‖(I - P) Y‖²_F, the error at which FA from zero (or small) init stops.
 
-    Computed in Y's singular coordinates as ‖S - Q Qᵀ S‖²_F, a sum of squares.
+    Computed in Y's singular coordinates by :func:`sketch_error`.
 
     Parameters
     ----------
@@ -118,30 +115,39 @@ def fa_limit_error(target_or_Y, B, Sigma=None) -> np.ndarray | float:
         unused = np.all(Q == 0, axis=-2)  # those columns get coefficient 0: put 1 on their diagonal
         M = Q.swapaxes(-1, -2) @ Sigma @ Q + unused[..., None] * np.eye(Q.shape[-1])
         fit = Q @ np.linalg.solve(M, Q.swapaxes(-1, -2) @ Sigma @ t.Y)
-        R = L @ (t.Y - fit)
-        out = np.einsum("...ij,...ij->...", R, R)
+        out = sq_norms(L @ (t.Y - fit))
     return float(out) if np.ndim(out) == 0 else out
 
 
 def sketch_error(s: np.ndarray, D: np.ndarray) -> np.ndarray:
     """‖diag(s) - Q Qᵀ diag(s)‖²_F with Q = orth(diag(s) Dᵀ); D has shape (..., r, k).
 
-    This is :func:`fa_limit_error` in coordinates: by rotation invariance,
-    D = B V is itself Gaussian when B is, so many draws cost O(k² r) each and
-    never touch n or m.
+    :func:`fa_limit_error` in coordinates: D = B V is Gaussian when B is, so
+    many draws cost O(k r²) each and never touch n or m.
+
+    Notes
+    -----
+    Split the columns of (I − QQᵀ) S into J, the top min(r, k) values, formed
+    and summed as squares, and the rest, ‖S_{J^c}‖² − ‖Qᵀ S_{J^c}‖² = a − b.
+    That cannot cancel: a = Σ_{i∈J^c} s_i² is the rank-r optimum, so a is at
+    most the result (Eckart-Young), which keeps O(eps) relative accuracy.
     """
     s = as_finite_array(s, "s", ndim=(1,))
     D = as_finite_array(D, "D", ndim=(2, 3))
     check_shape(D, "D", (D.shape[-2], s.size))
-    lead = D.shape[:-2]
-    D = D.reshape(-1, *D.shape[-2:])
-    S = np.diag(s)
+    lead, D = D.shape[:-2], D.reshape(-1, *D.shape[-2:])
+    order = np.argsort(-s, kind="stable")
+    J, Jc = order[:D.shape[-2]], order[D.shape[-2]:]
+    a = np.sum(s[Jc] ** 2)
 
-    def residual(Dc):
+    def error(Dc):
         Q = _sketch_basis(s, Dc)
-        return S - Q @ (Q.swapaxes(-1, -2) * s)
+        cols = -(Q @ (Q[:, J, :].swapaxes(-1, -2) * s[J]))  # (I − P) S, columns J
+        cols[:, J, np.arange(J.size)] += s[J]
+        b = np.einsum("nir,nir,i->n", Q[:, Jc, :], Q[:, Jc, :], s[Jc] ** 2)
+        return sq_norms(cols) + (a - b)
 
-    return batched_sq_norm(residual, s.size**2, D).reshape(lead)
+    return chunked(error, 3 * s.size * D.shape[-2], D).reshape(lead)
 
 
 def top_singular_subspace(target_or_Y, r: int, rtol: float = 1e-12) -> np.ndarray:
@@ -167,12 +173,11 @@ def sketch(target_or_Y, B) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n, r) or (S, n, r)
-        For a Target, formed from its factors as U (diag(s) Vᵀ Bᵀ), never
-        forming the dense Y; for a dense Y, the product Y Bᵀ.
+        For a Target, U (diag(s) (B V)ᵀ), never forming the dense Y.
     """
     if isinstance(target_or_Y, Target):
         t = target_or_Y
-        return t.U @ ((t.s[:, None] * t.V.T) @ _as_feedback(B, t.m).swapaxes(-1, -2))
+        return t.U @ (t.s[:, None] * _feedback_coords(t, B).swapaxes(-1, -2))
     Y = as_finite_array(target_or_Y, "Y", ndim=(2,))
     return Y @ _as_feedback(B, Y.shape[1]).swapaxes(-1, -2)
 
@@ -219,8 +224,7 @@ def head_tail_ratio(D: np.ndarray, tail_level: float) -> np.ndarray:
     q = positive_int(D.shape[-1] - r, "the tail size q = D.shape[-1] − r")
     H = D[..., r:].swapaxes(-1, -2) @ np.linalg.inv(D[..., :r].swapaxes(-1, -2))
     HtH = H.swapaxes(-1, -2) @ H
-    inner = np.linalg.solve(np.eye(r) + s**2 * HtH, HtH)
-    return 1 + (1 - s**2) / q * np.trace(inner, axis1=-2, axis2=-1)
+    return 1 + (1 - s**2) / q * np.trace(np.linalg.solve(np.eye(r) + s**2 * HtH, HtH), axis1=-2, axis2=-1)
 
 
 def head_tail_estimate(sv_head: np.ndarray, tail: int, tail_level: float) -> np.ndarray:
@@ -235,10 +239,8 @@ def head_tail_estimate(sv_head: np.ndarray, tail: int, tail_level: float) -> np.
     ----------
     sv_head : ndarray, shape (..., r)
         Singular values of draws of a standard Gaussian r×r matrix G₁.
-    tail : int
-        q, the number of tail singular values.
-    tail_level : float
-        s.
+    tail, tail_level : int, float
+        q, the number of tail singular values, and their level s.
 
     Returns
     -------

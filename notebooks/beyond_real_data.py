@@ -30,7 +30,7 @@
 #
 # **Why closed forms apply.** For any inputs X and targets T, the loss of a linear
 # network is exactly ‖T − XY‖²/N + ‖Σ̂^{1/2}(Y − ZW)‖²_F, where Y = Σ̂⁻¹XᵀT/N is the
-# least-squares teacher (`fa.network.linear_teacher`). So the network's limits are this
+# least-squares teacher (`fa.inputs.linear_teacher`). So the network's limits are this
 # companion's Σ-weighted closed forms plus a floor no linear network gets below:
 #
 # - GD: the best rank-r fit in the Σ̂^{1/2} metric (`fa.optimal_error(Y, r, Sigma=)`);
@@ -83,10 +83,10 @@ for name, rs, high in (("r_autoencoder", r_autoencoder, n), ("r_regression", r_r
         raise ValueError(f"{name} must be a non-empty list of hidden-unit counts in [1, {high}]; got {rs}")
 onehot = np.eye(10)[labels]
 onehot -= onehot.mean(axis=0)  # centred: the ten columns sum to zero, so rank(Y) = 9
-inputs = {"raw": X_raw, "whitened": fa.network.whiten(X_raw)}
+inputs = {"raw": X_raw, "whitened": fa.inputs.whiten(X_raw)}
 targets = {"autoencoder": lambda X: X, "regression": lambda X: onehot}
 r_lists = {"autoencoder": r_autoencoder, "regression": r_regression}
-rank = {"autoencoder": n, "regression": int(np.linalg.matrix_rank(fa.network.linear_teacher(X_raw, onehot)[0]))}
+rank = {"autoencoder": n, "regression": int(np.linalg.matrix_rank(fa.inputs.linear_teacher(X_raw, onehot)[0]))}
 if rank["regression"] != 9:
     raise ValueError(f"the regression's teacher should have rank 9 (ten centred classes); got {rank['regression']}")
 lam = np.linalg.eigvalsh(X_raw.T @ X_raw / N)
@@ -108,7 +108,7 @@ problems = {}
 for p in targets:
     for i, X in inputs.items():
         T = targets[p](X)
-        Y, Sigma, floor = fa.network.linear_teacher(X, T)
+        Y, Sigma, floor = fa.inputs.linear_teacher(X, T)
         problems[p, i] = dict(X=X, T=T, Y=Y, Sigma=Sigma, floor=floor, L=fa.linalg.sqrt_spd(Sigma, n), scale=np.sum(T**2) / N)
 
 

@@ -178,14 +178,12 @@ fac_err = {rule: population_error(run) for rule, run in fac_runs.items()}
 Ns = [f * n for f in sample_factors]
 dev, ang, ratio_net = {"gd": [], "fa": []}, {"gd": [], "fa": []}, []
 for N in Ns:
-    Xs = [fa.gaussian_inputs(N, n, g["samples"]) for _ in seeds]  # each seed its own sample: independent deviations
+    Xs = np.stack([fa.gaussian_inputs(N, n, g["samples"]) for _ in seeds])  # each seed its own sample: independent deviations
     for rule in ("gd", "fa"):
-        nets = [fa.train_network(X, X @ Y, r, rule, steps=steps, eta=eta, seeds=[s], init_scale=0.0 if rule == "fa" else 1e-2)
-                for s, X in zip(seeds, Xs)]
-        Z = np.concatenate([net.Z for net in nets])
-        err = np.concatenate([population_error(net) for net in nets])
+        net = fa.train_network(Xs, Xs @ Y, r, rule, steps=steps, eta=eta, seeds=seeds, init_scale=0.0 if rule == "fa" else 1e-2)
+        err = population_error(net)
         dev[rule].append(np.abs(err - fac_err[rule]) / fac_err[rule])
-        ang[rule].append(np.max(fa.principal_angles(Z, fac_runs[rule].Z), axis=1))
+        ang[rule].append(np.max(fa.principal_angles(net.Z, fac_runs[rule].Z), axis=1))
         if rule == "fa":
             ratio_net.append(err / opt)
 dev = {rule: np.array(v).T for rule, v in dev.items()}  # (seeds, len(Ns))

@@ -10,7 +10,7 @@ from conftest import EXPLORER, ROOT, SOURCES
 
 import fa_core as fa
 
-PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "rules_beyond"}
+PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "inputs", "rules_beyond"}
 # Functions a notebook may define: experiment drivers that call fa_core, never closed forms.
 NOTEBOOK_HELPERS = {"diagonal_target", "compare", "seeds_for", "every_step", "population_error", "run", "summary",
                     "redraw", "closed_forms", "errors_ratio_overlap", "reading_directions"}

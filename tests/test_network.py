@@ -87,7 +87,7 @@ def test_anisotropic_population_limits_match_closed_forms():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(T=np.ones((5, 3))), "same number of rows"),
+        (dict(T=np.ones((5, 3))), "same number of samples"),
         (dict(batch_size=0), r"batch_size must be in \[1, 20\]"),
         (dict(batch_size=21), r"batch_size must be in \[1, 20\]"),
         (dict(eta_decay=-1.0), "eta_decay must be > 0"),
@@ -155,11 +155,11 @@ def test_forward_pass_reuse_never_returns_stale_results(activation):
 def test_whiten_makes_the_second_moment_the_identity():
     rng = np.random.default_rng(7)
     X = rng.standard_normal((50, 6)) @ rng.standard_normal((6, 6))
-    Xw = fa.network.whiten(X)
+    Xw = fa.inputs.whiten(X)
     np.testing.assert_allclose(Xw.T @ Xw / 50, np.eye(6), atol=1e-12)
     np.testing.assert_allclose(Xw @ np.linalg.lstsq(Xw, X, rcond=None)[0], X, atol=1e-10)  # same column space
     with pytest.raises(ValueError, match="XᵀX/N must be positive definite"):
-        fa.network.whiten(np.c_[X, np.zeros(50)])
+        fa.inputs.whiten(np.c_[X, np.zeros(50)])
 
 
 def test_linear_teacher_splits_the_network_loss_exactly():
@@ -168,7 +168,7 @@ def test_linear_teacher_splits_the_network_loss_exactly():
     N, n, m, r = 40, 7, 5, 2
     X = rng.standard_normal((N, n)) * np.geomspace(1, 0.3, n)
     T = rng.standard_normal((N, m)) / 3
-    Y, Sigma, floor = fa.network.linear_teacher(X, T)
+    Y, Sigma, floor = fa.inputs.linear_teacher(X, T)
     np.testing.assert_allclose(Y, np.linalg.lstsq(X, T, rcond=None)[0], rtol=1e-9)
     L = fa.linalg.sqrt_spd(Sigma, n)
     for _ in range(3):
@@ -178,7 +178,7 @@ def test_linear_teacher_splits_the_network_loss_exactly():
     gd = fa.train_network(X, T, r, "gd", steps=3000, eta=0.5, seeds=2)
     assert rel(gd.error[:, -1], floor + fa.optimal_error(Y, r, Sigma=Sigma)) < 1e-8
     with pytest.raises(ValueError, match="same number of rows"):
-        fa.network.linear_teacher(X, T[:-1])
+        fa.inputs.linear_teacher(X, T[:-1])
 
 
 def test_whitening_leaves_both_limits_of_a_regression_unchanged():
@@ -188,9 +188,38 @@ def test_whitening_leaves_both_limits_of_a_regression_unchanged():
     T = rng.standard_normal((60, 6))
     B = fa.starting_point(8, 6, 2, 5).B
     limits = []
-    for Xi in (X, fa.network.whiten(X)):
-        Y, Sigma, floor = fa.network.linear_teacher(Xi, T)
+    for Xi in (X, fa.inputs.whiten(X)):
+        Y, Sigma, floor = fa.inputs.linear_teacher(Xi, T)
         limits.append((floor + fa.optimal_error(Y, 2, Sigma=Sigma), floor + fa.fa_limit_error(Y, B, Sigma=Sigma)))
     assert abs(limits[0][0] - limits[1][0]) < 1e-12 * limits[0][0]
     assert rel(limits[0][1], limits[1][1]) < 1e-12
     assert np.all(limits[0][1] > limits[0][0] * (1 + 1e-6))  # and FA's limit is genuinely above the optimum
+
+
+def test_minibatches_go_through_every_sample_once_per_epoch():
+    from fa_core.network import _minibatches
+    N, b = 20, 6
+    X = np.c_[np.arange(N.__float__()), np.ones(N)]  # column 0 names the sample
+    batch = _minibatches(X, X, seeds=[0, 1], b=b, activation="linear")
+    epochs = [np.concatenate([batch(step).X[:, :, 0] for step in range(e * 3, e * 3 + 3)], axis=1) for e in range(2)]
+    for seen in epochs:  # ⌊20/6⌋ = 3 batches an epoch: 18 distinct samples per seed
+        assert seen.shape == (2, 18) and all(np.unique(row).size == 18 for row in seen)
+    assert not np.array_equal(epochs[0], epochs[1])  # a fresh order each epoch
+    assert not np.array_equal(epochs[0][0], epochs[0][1])  # each seed its own stream
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_one_data_set_per_seed_equals_one_run_per_seed(batch_size):
+    t = fa.make_target([1.0, 0.5, 0.2], 8, 6, rng=0)
+    Xs = np.stack([fa.gaussian_inputs(30, 8, rng=i) for i in range(3)])
+    kw = dict(steps=300, eta=0.1, init_scale=0.1, batch_size=batch_size, record=["cos_WB"])
+    batched = fa.train_network(Xs, Xs @ t.Y, 2, "fa", seeds=[4, 5, 6], **kw)
+    for i, X in enumerate(Xs):
+        alone = fa.train_network(X, X @ t.Y, 2, "fa", seeds=[4 + i], **kw)
+        assert rel(batched.error[i], alone.error[0]) < 1e-12 and rel(batched.Z[i], alone.Z[0]) < 1e-12
+        assert rel(batched.rel_error[i], alone.rel_error[0]) < 1e-12  # each seed relative to its own ‖T‖²/N
+    assert batched.sq_norm_Y.shape == (3,)
+    with pytest.raises(ValueError, match="one data set per seed need 2 of them"):
+        fa.train_network(Xs, Xs @ t.Y, 2, "fa", seeds=2, steps=5, eta=0.1)
+    with pytest.raises(ValueError, match="same number of samples"):
+        fa.train_network(Xs, Xs[:2] @ t.Y, 2, "fa", seeds=3, steps=5, eta=0.1)

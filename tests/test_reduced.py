@@ -152,3 +152,68 @@ def test_split_error_memory_is_linear_in_k():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert np.isfinite(err).all() and peak < 50 * k * r * 8
+
+
+# -- long runs of equal singular values ----------------------------------------
+
+TIED = [  # spectrum, n, m, r: a bump, a head and tail, two long runs and a short one, a run at the end
+    (fa.bump_spectrum(40, 2, 0.2), 45, 42, 2),
+    (fa.head_tail_spectrum(3, 30, 0.1), 36, 40, 3),
+    (np.r_[np.full(12, 1.0), [0.8], np.full(14, 0.5), np.full(3, 0.2)], 33, 31, 3),
+]
+
+
+@pytest.mark.parametrize("rule", ["gd", "fa", "fa_star"])
+@pytest.mark.parametrize("case", range(len(TIED)))
+@pytest.mark.parametrize("init_scale", [0.0, 0.3])
+def test_merged_ties_match_dense(rule, case, init_scale):
+    s, n, m, r = TIED[case]
+    t = fa.make_target(s, n, m, rng=case)
+    if rule == "gd" and init_scale == 0.0:
+        init_scale = 1e-3
+    d, red = both(t, r, rule, steps=300, eta=0.08, seeds=3, init_scale=init_scale, record=METRICS)
+    assert red._layers[0].shape[-2] < t.k  # the runs were merged: fewer reduced rows than rank(Y)
+    assert_agree(d, red)
+
+
+def test_merge_ties_keeps_3r_directions_per_long_run():
+    from fa_core.reduced import merge_ties, tied_runs
+    s = np.r_[np.full(10, 2.0), [1.5], np.full(4, 1.0), np.full(20, 0.5)]
+    assert tied_runs(s, 6) == [(0, 10), (15, 35)]
+    rng = np.random.default_rng(0)
+    S, r = 2, 2
+    A, C, D = rng.standard_normal((S, s.size, r)), rng.standard_normal((S, r, s.size)), rng.standard_normal((S, r, s.size))
+    T, s_red, dropped = merge_ties(s, A, C, D)
+    np.testing.assert_array_equal(s_red, np.r_[np.full(6, 2.0), [1.5], np.full(4, 1.0), np.full(6, 0.5)])
+    assert dropped == 4 * 4.0 + 14 * 0.25
+    np.testing.assert_allclose(T.mT @ T, np.broadcast_to(np.eye(s_red.size), (S, 17, 17)), atol=1e-14)
+    for X in (A, C.mT, D.mT):  # every coordinate lies in col(T): nothing is lost
+        np.testing.assert_allclose(T @ (T.mT @ X), X, atol=1e-13)
+    assert merge_ties(np.arange(8.0)[::-1] + 1, A[:, :8], C[:, :, :8], D[:, :, :8])[0] is None
+
+
+def test_diagonal_target_equals_identity_factors_and_scales_to_large_k():
+    s = fa.bump_spectrum(300, 3, 0.2) / 1.2
+    kw = dict(steps=200, eta=0.1, seeds=2, record=["cos_WB"])
+    a = fa.train(fa.Target.diagonal(s), 3, "fa", **kw)
+    b = fa.train(fa.Target(np.eye(300), s, np.eye(300)), 3, "fa", **kw)
+    np.testing.assert_array_equal(a.error, b.error)
+    np.testing.assert_array_equal(a.Z, b.Z)
+    big = fa.Target.diagonal(fa.bump_spectrum(200_000, 3, 0.2) / 1.2)  # np.eye would be 320 GB
+    run = fa.train(big, 3, "fa", steps=20, eta=0.1, seeds=1, init_scale=0.0)
+    assert run.Z.shape == (1, 200_000, 3) and run._layers[0].shape == (1, 15, 3)
+    assert rel(run.error[:, 0], big.sq_norm) < 1e-15  # zero start: the error is ‖Y‖², dropped part included
+
+
+def test_identity_operator_acts_as_the_identity_without_forming_it():
+    from fa_core.linalg import Identity
+    eye, X = Identity(4), np.random.default_rng(0).standard_normal((2, 4, 3))
+    assert eye @ X is X
+    np.testing.assert_array_equal(X.mT @ eye, X.mT)
+    np.testing.assert_array_equal(eye[:, 1:3], np.eye(4)[:, 1:3])
+    np.testing.assert_array_equal(np.asarray(eye), np.eye(4))
+    np.testing.assert_array_equal(eye * np.arange(4.0), np.diag(np.arange(4.0)))
+    with pytest.raises(ValueError, match=r"Identity\(4\) times an operand of shape \(3, 3\)"):
+        eye @ np.ones((3, 3))
+    with pytest.raises(TypeError, match="only I"):
+        eye[0]

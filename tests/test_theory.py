@@ -166,3 +166,34 @@ def test_dense_targets_are_factored_exactly_at_their_rank(n, m, spectrum):
     assert np.linalg.norm(Y - (f.U * f.s) @ f.V.T) <= 1e-13 * np.linalg.norm(Y)
     assert np.allclose(f.s, s[:f.k], rtol=1e-10, atol=1e-15)
     assert f.Y is Y  # the caller's exact matrix is kept as the dense form
+
+
+def _sketch_error_entrywise(s, D):
+    """The residual diag(s) − Q Qᵀ diag(s) formed entry by entry: the reference, at O(k²) per draw."""
+    Q = fa.linalg.range_basis(s[:, None] * D.swapaxes(-1, -2))
+    R = np.diag(s) - Q @ (Q.swapaxes(-1, -2) * s)
+    return np.einsum("...ij,...ij->...", R, R)
+
+
+@pytest.mark.parametrize("k, r", [(30, 4), (5, 5), (4, 7), (60, 1)])
+def test_sketch_error_equals_the_residual_formed_entrywise(k, r):
+    rng = np.random.default_rng(k * r)
+    s = np.sort(rng.uniform(0.1, 1, k))[::-1]
+    D = rng.standard_normal((6, r, k))
+    D[0, -1] = D[0, 0]  # a rank-deficient draw
+    np.testing.assert_allclose(fa.theory.sketch_error(s, D), _sketch_error_entrywise(s, D), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fa.theory.sketch_error(s[::-1], D[..., ::-1]), _sketch_error_entrywise(s, D), rtol=1e-12,
+                               atol=1e-15)  # unsorted s: the same problem with its coordinates reversed
+
+
+def test_sketch_error_keeps_its_digits_where_the_difference_of_norms_cancels():
+    """A sketch that nearly captures the head: the error is 1e-20 of ‖S‖², and ‖S‖² − ‖QᵀS‖² keeps no digit of it."""
+    k, r = 200, 3
+    s = np.r_[np.ones(r), np.full(k - r, 1e-9)]
+    D = np.random.default_rng(0).standard_normal((4, r, k)) * 1e-3
+    D[:, :, :r] += np.eye(r)
+    exact = _sketch_error_entrywise(s, D)
+    Q = fa.linalg.range_basis(s[:, None] * D.swapaxes(-1, -2))
+    naive = np.sum(s**2) - np.sum((Q.swapaxes(-1, -2) * s) ** 2, axis=(-2, -1))
+    assert rel(fa.theory.sketch_error(s, D), exact) < 1e-10
+    assert rel(naive, exact) > 1e-2
