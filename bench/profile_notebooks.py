@@ -27,32 +27,30 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-import jupytext  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from companion import cells  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 
 
 def profile(name: str, quick: bool, top: int) -> float:
     """Run one notebook's cells in order under cProfile; print per-cell times and the top functions."""
-    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
-    cells = [c for c in nb.cells if c.cell_type == "code"]
-    ns: dict = {"__name__": "__main__"}
     prof = cProfile.Profile()
-    rows, cwd = [], os.getcwd()
+    rows = []
+
+    def timed(code, ns):
+        t0 = time.perf_counter()
+        prof.runctx(code, ns, ns)
+        rows.append(time.perf_counter() - t0)
+
     with tempfile.TemporaryDirectory(prefix="fa-profile-") as tmp:
-        os.chdir(NOTEBOOKS)
-        try:
-            for cell in cells:
-                src = cell.source
-                if "parameters" in cell.metadata.get("tags", []):
-                    src += f"\nquick = {quick!r}\nbuild_dir = {tmp!r}\n"
-                t0 = time.perf_counter()
-                prof.runctx(compile(src, f"<{name} cell>", "exec"), ns, ns)
-                rows.append((time.perf_counter() - t0, next((ln for ln in cell.source.splitlines()
-                                                             if ln.strip() and not ln.startswith("#")), "")))
-        finally:
-            os.chdir(cwd)
+        source = NOTEBOOKS / f"{name}.py"
+        cells.run(source, {"quick": quick, "build_dir": tmp}, runner=timed)
+    firsts = [next((ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#")), "")
+              for code in cells.code_cells(source, {})]
+    rows = list(zip(rows, firsts))
     total = sum(t for t, _ in rows)
     print(f"\n== {name}{' (quick)' if quick else ''}: {total:.1f} s in {len(rows)} cells")
     for t, first in rows:

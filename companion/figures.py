@@ -32,25 +32,46 @@ def use_style() -> None:
     })
 
 
-def save(fig, stem: str | Path) -> list[Path]:
+_NO_STAMPS = {"png": {"Software": None}, "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}
+
+
+def save(fig, stem: str | Path, *, pdf: bool = True, show: bool = False) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` with no timestamps or version stamps.
 
     Files are written to a temporary name and renamed, so an interrupted run
-    never leaves a truncated figure.
+    never leaves a truncated figure. With ``show``, the notebook displays that
+    very PNG (at the on-screen size of ``figure.dpi``) and the figure is
+    closed: it is drawn once for the file, not again for the screen.
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})):
+    for ext in ("png", "pdf") if pdf else ("png",):
         path = stem.with_suffix(f".{ext}")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         try:
-            fig.savefig(tmp, format=ext, metadata=meta)
+            fig.savefig(tmp, format=ext, metadata=_NO_STAMPS[ext])
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
         paths.append(path)
+    if show:
+        _display_png(paths[0])
+        plt.close(fig)
     return paths
+
+
+def _display_png(path: Path) -> None:
+    """Show a saved PNG in the running notebook, at the size the inline backend would draw it; nothing outside IPython."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        return
+    from IPython.display import Image, display
+
+    data = path.read_bytes()
+    width = int.from_bytes(data[16:20], "big") * mpl.rcParams["figure.dpi"] / mpl.rcParams["savefig.dpi"]  # IHDR width
+    display(Image(data=data, format="png", width=round(width)))
 
 
 def quantile_band(ax, x, Y, color: str, label: str | None = None, q=(0.25, 0.75), log: bool = True, **kw):

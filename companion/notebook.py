@@ -3,7 +3,7 @@
     nb = start("separation", globals(), quick=dict(n=60, m=50))
     ...
     nb.claims.check("GD reaches OPT", dev, "<", 1e-8)
-    fp.save(fig, nb.figures / "error_curves")
+    nb.show(fig, "error_curves")
     ...
     nb.finish()
 
@@ -39,6 +39,8 @@ class Notebook:
         The parameters as used (after any quick override), in declaration order.
     figures : Path
         Folder for this notebook's figures.
+    quick : bool
+        Tiny sizes (a smoke test): figures are written as PNG only.
     results : Path
         Its results JSON.
     claims : Claims
@@ -50,6 +52,11 @@ class Notebook:
     figures: Path
     results: Path
     claims: Claims
+    quick: bool = False
+
+    def show(self, fig, name: str) -> None:
+        """Save ``fig`` as figures/name.png (and .pdf in a full build), show that PNG here, and close the figure."""
+        figures.save(fig, self.figures / name, pdf=not self.quick, show=True)
 
     def finish(self) -> None:
         """Print the checks, write the results JSON, and raise if any check failed."""
@@ -100,4 +107,4 @@ def start(name: str, namespace: dict, quick: dict | None = None) -> Notebook:
     params = {k: namespace[k] for k in declared if k not in _NOT_RECORDED}
     figures.use_style()
     fig_dir, results = output_paths(namespace["build_dir"], name)
-    return Notebook(name, params, fig_dir, results, Claims(name, params))
+    return Notebook(name, params, fig_dir, results, Claims(name, params), quick=bool(namespace["quick"]))

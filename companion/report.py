@@ -15,6 +15,7 @@ Not an algorithm module: this one does file I/O.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import json
 import os
@@ -55,16 +56,33 @@ def offline_html(body: str) -> str:
     return _MATHJAX_CONFIG.sub("", _CDN.sub("", body))
 
 
-def render_notebook(ipynb: Path, dest: Path) -> dict:
-    """Executed notebook → offline HTML; returns its code cells' ids by execution count."""
+def render_notebook(ipynb: Path, dest: Path, cache: Path | None = None) -> dict:
+    """Executed notebook → offline HTML; returns its code cells' ids by execution count.
+
+    With ``cache`` (a folder), a notebook already rendered from the same bytes
+    by the same report code is copied from there instead of rendered again.
+    """
     import nbformat
+
+    data = ipynb.read_bytes()
+    key = hashlib.sha256(data + Path(__file__).read_bytes()).hexdigest()[:32]
+    cached = cache / f"{key}.html" if cache else None
+    nb = nbformat.reads(data.decode(), as_version=4)
+    cells = {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if cached is not None and cached.is_file():
+        shutil.copyfile(cached, dest)
+        return cells
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(ipynb, as_version=4)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(offline_html(body))
-    return {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
+    if cached is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+        shutil.copyfile(dest, tmp)
+        tmp.replace(cached)  # whole files only, even with two reports writing at once
+    return cells
 
 
 def _fmt(x) -> str:
@@ -164,7 +182,8 @@ def _write(build_dir: Path, out: Path) -> int:
             res_path = build_dir / "results" / f"{notebook}.json"
             ipynb = build_dir / "notebooks" / f"{notebook}.ipynb"
             results = json.loads(res_path.read_text()) if res_path.is_file() else None
-            cells = render_notebook(ipynb, out / "notebooks" / f"{notebook}.html") if ipynb.is_file() else {}
+            cells = render_notebook(ipynb, out / "notebooks" / f"{notebook}.html",
+                                    cache=build_dir / ".cache" / "report") if ipynb.is_file() else {}
             link = f"notebooks/{notebook}.html" if ipynb.is_file() else None
             # A notebook without results, or whose executed notebook is missing, did not finish:
             # its results (if any) may be from an earlier run, so it counts as a failure.

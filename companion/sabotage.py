@@ -2,9 +2,11 @@
 
     python -m companion.sabotage --out docs/sabotage.json      # make sabotage
 
-Each breakage patches ``fa_core`` inside the notebook's kernel (through a
+Each breakage patches ``fa_core`` in a fresh Python process (through a
 ``sitecustomize`` module on ``PYTHONPATH``; the repository's code is never
-edited), then executes the notebooks it is relevant to at quick size. The
+edited), which then runs the cells of the notebooks it is relevant to at
+quick size (:mod:`companion.cells`: the same code and checks as a papermill
+run, without a kernel per notebook). The
 result is a matrix of breakages against claims: which checks turned ✗. Every
 claim must have at least one check that fails under every breakage relevant to
 it; ``tests/test_sabotage.py`` asserts that, and the report shows the matrix.
@@ -86,24 +88,48 @@ def notebooks_for(claims) -> list[str]:
     return list(dict.fromkeys(s.notebook for s in SECTIONS if s.anchor in claims))
 
 
-def run_one(breakage: str, notebook: str, workdir: Path) -> dict:
-    """Execute one notebook at quick size under one breakage; return its checks, or its failure."""
+def run_breakage(breakage: str, notebooks: list[str], workdir: Path) -> list[dict]:
+    """Execute notebooks at quick size in one fresh Python process with one breakage; return each one's checks or failure."""
     patch_dir = workdir / breakage / "site"
     patch_dir.mkdir(parents=True, exist_ok=True)
     (patch_dir / "sitecustomize.py").write_text(_PRELUDE + BREAKAGES[breakage][2] + "\n")
     build = workdir / breakage / "build"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(patch_dir), os.environ.get("PYTHONPATH")])),
            "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(ROOT / "notebooks" / f"{notebook}.py"),
-                           "--build-dir", str(build), "--output", str(build / "notebooks" / f"{notebook}.ipynb"),
-                           "--quick"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    results = build / "results" / f"{notebook}.json"
-    if results.is_file():
-        doc = json.loads(results.read_text())
-        return {"notebook": notebook, "finished": True,
-                "checks": [dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]]}
-    last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-    return {"notebook": notebook, "finished": False, "error": last[-300:], "checks": []}
+    proc = subprocess.run([sys.executable, "-m", "companion.sabotage", "--worker", str(build), *notebooks], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=900)
+    errors = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {}
+    outcomes = []
+    for notebook in notebooks:
+        results = build / "results" / f"{notebook}.json"
+        if results.is_file():
+            doc = json.loads(results.read_text())
+            outcomes.append({"notebook": notebook, "finished": True,
+                             "checks": [dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]]})
+        else:
+            last = errors.get(notebook) or (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            outcomes.append({"notebook": notebook, "finished": False, "error": last[-300:], "checks": []})
+    return outcomes
+
+
+def worker(build: Path, notebooks: list[str]) -> dict:
+    """Run each notebook's cells in this process (companion.cells); the error that stopped each one, or None.
+
+    Figures are not saved: the checks are what the matrix is about, and drawing is half a quick run's time.
+    """
+    import matplotlib.pyplot as plt
+
+    from . import cells, figures
+
+    figures.save = lambda fig, *args, **kwargs: plt.close(fig) or []
+    errors = {}
+    for notebook in notebooks:
+        try:
+            cells.run(ROOT / "notebooks" / f"{notebook}.py", {"quick": True, "build_dir": str(build)})
+            errors[notebook] = None
+        except Exception as exc:  # a failing check (results written) or a crash (none): run_breakage tells which
+            errors[notebook] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return errors
 
 
 def run(breakages=None, jobs: int = 2) -> dict:
@@ -112,11 +138,10 @@ def run(breakages=None, jobs: int = 2) -> dict:
     unknown = sorted(set(names) - set(BREAKAGES))
     if unknown:
         raise ValueError(f"unknown breakage(s) {unknown}; valid: {sorted(BREAKAGES)}")
-    with tempfile.TemporaryDirectory(prefix="fa-sabotage-") as tmp:
-        jobs_ = [(b, nb) for b in names for nb in notebooks_for(BREAKAGES[b][1])]
-        with ThreadPoolExecutor(jobs) as ex:
-            runs = list(ex.map(lambda job: run_one(*job, Path(tmp)), jobs_))
-    by_job = dict(zip(jobs_, runs))
+    longest_first = sorted(names, key=lambda b: -len(notebooks_for(BREAKAGES[b][1])))
+    with tempfile.TemporaryDirectory(prefix="fa-sabotage-") as tmp, ThreadPoolExecutor(jobs) as ex:
+        runs = ex.map(lambda b: run_breakage(b, notebooks_for(BREAKAGES[b][1]), Path(tmp)), longest_first)
+        by_job = {(b, o["notebook"]): o for b, outcomes in zip(longest_first, runs) for o in outcomes}
     matrix = {}
     for b in names:
         description, claims, _ = BREAKAGES[b]
@@ -134,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run the claim notebooks under deliberate breakages.")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "sabotage.json", help="where to write the matrix")
     ap.add_argument("--only", nargs="*", help=f"breakages to run (default all: {', '.join(BREAKAGES)})")
+    ap.add_argument("--worker", nargs="+", metavar=("BUILD", "NOTEBOOK"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.worker:  # inside run_breakage's process, with the breakage patched in by sitecustomize
+        print(json.dumps(worker(Path(args.worker[0]), args.worker[1:])))
+        return 0
     matrix = run(args.only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")

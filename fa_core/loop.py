@@ -89,6 +89,27 @@ class Run:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.metrics[name]
 
+    def split(self, parts: int) -> list["Run"]:
+        """This run as ``parts`` runs of equally many consecutive seeds.
+
+        For several configurations trained as one batch: stacked starts
+        (``Z0``, ``W0``, ``B``), or a rule with one value per seed (such as
+        :func:`fa_core.with_weight_decay`'s λ). Seeds never interact, so each
+        part is what training its seeds alone gives, bit for bit.
+        """
+        S = len(self.seeds)
+        parts = positive_int(parts, "parts", high=S)
+        if S % parts:
+            raise ValueError(f"parts must divide the number of seeds ({S}); got {parts}")
+        return [self._rows(slice(i * (S // parts), (i + 1) * (S // parts))) for i in range(parts)]
+
+    def _rows(self, rows: slice) -> "Run":
+        take = lambda arrays: tuple(a[rows] for a in arrays)  # noqa: E731
+        start = Start(self.start.seeds[rows], take(self.start.layers), take(self.start.feedback), self.start.direct)
+        return Run(self.rule, self.eta, self.seeds[rows], self.steps, {k: v[rows] for k, v in self.metrics.items()},
+                   self.sq_norm_Y if np.ndim(self.sq_norm_Y) == 0 else self.sq_norm_Y[rows], self.engine, start,
+                   take(self._layers), take(self._feedback), None if self._basis is None else self._basis.rows(rows))
+
     @cached_property
     def layers(self) -> tuple[np.ndarray, ...]:
         """Final layers in the original coordinates: (Z, W), or Z₁ … Z_L for a deep run."""
@@ -99,9 +120,7 @@ class Run:
     @cached_property
     def feedback(self) -> tuple[np.ndarray, ...]:
         """Final feedback matrices, as in :attr:`Start.feedback` (they change under some rules)."""
-        if self._basis is None:
-            return tuple(self._feedback)
-        return tuple(self._basis.expand_right(F) for F in self._feedback)
+        return tuple(self._feedback if self._basis is None else map(self._basis.expand_right, self._feedback))
 
     @property
     def Z(self) -> np.ndarray:
@@ -134,8 +153,7 @@ class Settings:
 
 def log_steps(steps: int, num: int = 120) -> np.ndarray:
     """0 and about ``num`` log-spaced integer steps up to ``steps`` (inclusive)."""
-    steps = positive_int(steps, "steps", low=0)
-    if steps == 0:
+    if positive_int(steps, "steps", low=0) == 0:
         return np.zeros(1, dtype=np.int64)
     return np.unique(np.concatenate([[0], np.geomspace(1, steps, num).round().astype(np.int64), [steps]]))
 

@@ -22,6 +22,7 @@ import numpy as np
 from ._checks import as_finite_array, one_of, positive_float, positive_int
 from .factorization import resolve_start
 from .linalg import batched_sq_norm
+from .operators import remember_last
 from .loop import Run, run_loop, settings
 from .rules import Rule
 from .start import Start, streams
@@ -66,6 +67,9 @@ class DataY:
         self.N = X.shape[-2]
         self.sigma, self.dsigma = ACTIVATIONS[activation]
         self.moments = (X.mT @ X / self.N, X.mT @ T / self.N) if moments else None
+        if moments:  # Σ̂ Z serves both products of a step; FA's Σ̂_xt Bᵀ serves every step
+            self._Sxx_Z = remember_last(lambda Z: self.moments[0] @ Z)
+            self._Sxt_Ft = remember_last(lambda F: self.moments[1] @ F.mT)
         self._last = None  # (Z, W, XZ, σ(XZ), e) of the latest forward pass
 
     def _forward(self, Z: np.ndarray, W: np.ndarray):
@@ -96,8 +100,7 @@ class DataY:
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
         """Xᵀ[(e Fᵀ) ⊙ σ′(XZ)] / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
         if self.moments:
-            Sxx, Sxt = self.moments
-            return Sxt @ F.mT - Sxx @ (Z @ (W @ F.mT))
+            return self._Sxt_Ft(F) - self._Sxx_Z(Z) @ (W @ F.mT)
         U, _, E = self._forward(Z, W)
         back = E @ F.mT
         if self.dsigma is not None:
@@ -107,8 +110,7 @@ class DataY:
     def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """σ(XG)ᵀ e / N: the second layer's update with hidden activity σ(XG), shape (S, r, m)."""
         if self.moments:
-            Sxx, Sxt = self.moments
-            return G.mT @ Sxt - (G.mT @ (Sxx @ Z)) @ W
+            return G.mT @ self.moments[1] - (G.mT @ self._Sxx_Z(Z)) @ W
         E = self.E(Z, W)
         return self.hidden(G).mT @ E / self.N
 

@@ -21,6 +21,22 @@ from .linalg import batched_sq_norm, sq_norms
 SPLIT_FROM = 16
 
 
+def remember_last(f):
+    """``f(x, *rest)``, recomputed only when ``x`` is not the very array of the previous call.
+
+    Rules and the engine never modify an array in place, so identity is a safe
+    key: FA's feedback B, for one, is the same array at every step.
+    """
+    last = [None, None]
+
+    def cached(x, *rest):
+        if last[0] is not x:
+            last[:] = [x, f(x, *rest)]
+        return last[1]
+
+    return cached
+
+
 class DenseY:
     """The target ``Y`` held densely.
 
@@ -66,6 +82,13 @@ class ReducedY:
         self.s = s
         self.k = s.shape[-1]
         self.dropped = dropped
+        self.YFt = remember_last(self._YFt)
+
+    def _YFt(self, F: np.ndarray, rows: int) -> np.ndarray:
+        """``Ỹ Fᵀ = [s ∘ F[:, :k]ᵀ; 0]``, shape (S, rows, r)."""
+        out = np.zeros((*F.shape[:-2], rows, F.shape[-2]))
+        out[..., : self.k, :] = self.s[..., :, None] * F[..., :, : self.k].mT
+        return out
 
     def E(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Residual in reduced coordinates, shape (S, k + p, k + q)."""
@@ -76,13 +99,13 @@ class ReducedY:
 
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
         """``(Ỹ - Z W) Fᵀ`` with ``Ỹ Fᵀ = [s ∘ F[:, :k]ᵀ; 0]``."""
-        out = -(Z @ (W @ F.mT))
-        out[..., : self.k, :] += self.s[..., :, None] * F[..., :, : self.k].mT
-        return out
+        ZWFt = Z @ (W @ F.mT)
+        return np.subtract(self.YFt(F, Z.shape[-2]), ZWFt, out=ZWFt)
 
     def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """``Gᵀ (Ỹ - Z W)`` with ``Gᵀ Ỹ = [G[:k]ᵀ ∘ s, 0]``."""
-        out = -((G.mT @ Z) @ W)
+        out = (G.mT @ Z) @ W
+        np.negative(out, out=out)
         out[..., :, : self.k] += G[..., : self.k, :].mT * self.s[..., None, :]
         return out
 

@@ -61,6 +61,11 @@ class ReducedBasis:
         k = self.V.shape[-1]
         return Wt[..., :k] @ self.V.mT + Wt[..., k:] @ self.Qw.mT
 
+    def rows(self, rows: slice) -> "ReducedBasis":
+        """The bases of the seeds ``rows`` (U and V shared by all seeds stay whole)."""
+        own = lambda Q: Q[rows] if np.ndim(Q) == 3 else Q  # noqa: E731
+        return ReducedBasis(own(self.U), own(self.V), self.Qz[rows], self.Qw[rows])
+
 
 def compress(U, s: np.ndarray, V, Z: np.ndarray, W: np.ndarray, B: np.ndarray):
     """Map a batched starting point to exact reduced coordinates.

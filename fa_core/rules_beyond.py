@@ -11,8 +11,15 @@ import numpy as np
 from .rules import RULES, Rule, _step, feedback_direction, get_rule
 
 
-def with_weight_decay(rule: str | Rule, lam: float) -> Rule:
+def with_weight_decay(rule: str | Rule, lam) -> Rule:
     """Any rule plus L2 weight decay λ on both layers.
+
+    Parameters
+    ----------
+    rule : str or Rule
+    lam : float, or sequence of float
+        λ >= 0; or one per seed, to train several λ as one batch (split the
+        result with :meth:`fa_core.Run.split`).
 
     Notes
     -----
@@ -25,15 +32,20 @@ def with_weight_decay(rule: str | Rule, lam: float) -> Rule:
 
     def step(Y, Z, W, B, eta):
         Z1, W1, B1 = base.step(Y, Z, W, B, eta)
-        return Z1 - (eta * lam) * Z, W1 - (eta * lam) * W, B1
+        return Z1 - (eta * _per_seed(lam, Z)) * Z, W1 - (eta * lam) * W, B1
 
-    deep = None if base.deep is None else (base.deep[0], base.deep[1] + lam)
-    return Rule(f"{base.name}+wd({lam:g})", step, lambda Y, Z, W, B: base.z_direction(Y, Z, W, B) - lam * Z,
-                None, base.equivariant, f"{base.source}; L2 weight decay λ = {lam:g}", deep=deep)
+    deep = None if base.deep is None or np.ndim(lam) else (base.deep[0], base.deep[1] + lam)
+    return Rule(f"{base.name}+wd({_label(lam)})", step, lambda Y, Z, W, B: base.z_direction(Y, Z, W, B) - lam * Z,
+                None, base.equivariant, f"{base.source}; L2 weight decay λ = {_label(lam)}", deep=deep)
 
 
-def kolen_pollack(lam: float) -> Rule:
+def kolen_pollack(lam) -> Rule:
     """Kolen-Pollack: the feedback B receives W's own update, and both decay.
+
+    Parameters
+    ----------
+    lam : float, or sequence of float
+        λ >= 0, or one per seed (as in :func:`with_weight_decay`).
 
     Notes
     -----
@@ -45,10 +57,10 @@ def kolen_pollack(lam: float) -> Rule:
 
     def step(Y, Z, W, B, eta):
         dW = Y.Gt_E(Z, Z, W)
-        Z1 = Z + eta * (Y.E_Ft(Z, W, B) - lam * Z)
+        Z1 = Z + eta * (Y.E_Ft(Z, W, B) - _per_seed(lam, Z) * Z)
         return Z1, W + eta * (dW - lam * W), B + eta * (dW - lam * B)
 
-    return Rule(f"kolen_pollack({lam:g})", step, lambda Y, Z, W, B: Y.E_Ft(Z, W, B) - lam * Z, None, True,
+    return Rule(f"kolen_pollack({_label(lam)})", step, lambda Y, Z, W, B: Y.E_Ft(Z, W, B) - lam * Z, None, True,
                 "Akrout et al. 2019 (Kolen-Pollack)")
 
 
@@ -104,10 +116,27 @@ def correlated_feedback(W0: np.ndarray, G: np.ndarray, rho: float) -> np.ndarray
     return rho * W0 + np.sqrt(1.0 - rho**2) * G
 
 
-def _decay(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating)) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam (the weight decay) must be a finite number >= 0; got {lam!r}")
-    return float(lam)
+def _decay(lam) -> float | np.ndarray:
+    """λ as a float, or one per seed as an array of shape (S, 1, 1)."""
+    try:
+        a = None if isinstance(lam, (bool, str)) or np.iscomplexobj(lam) else np.asarray(lam, dtype=float)
+    except (TypeError, ValueError):
+        a = None
+    if a is None or a.ndim > 1 or a.size == 0 or not np.all(np.isfinite(a) & (a >= 0)):
+        raise ValueError(f"lam (the weight decay) must be a finite number >= 0, or a list of them (one per seed); "
+                         f"got {lam!r}")
+    return float(a) if a.ndim == 0 else a[:, None, None]
+
+
+def _per_seed(lam, Z: np.ndarray):
+    """``lam``, checked to have one value per seed of the batch ``Z`` when it is not one number."""
+    if np.ndim(lam) and lam.shape[0] != Z.shape[0]:
+        raise ValueError(f"lam has {lam.shape[0]} values, one per seed, but the run has {Z.shape[0]} seeds")
+    return lam
+
+
+def _label(lam) -> str:
+    return f"{lam:g}" if np.ndim(lam) == 0 else "per seed"
 
 
 RULES.update({

@@ -96,8 +96,7 @@ for i, rule in enumerate(runs):
 ax2.set(xticks=range(len(runs)), xticklabels=[styles[r_]["label"] for r_ in runs], ylim=(0, 1.05),
         ylabel=f"overlap of col(Z₁) with the top-{r} subspace", title="The first layer's range (bar = median)")
 fig.suptitle(f"Beyond the paper: Y ≈ Z₁⋯Z_{depth}, r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, nb.figures / "depth")
-plt.show()
+nb.show(fig, "depth")
 for rule, run in runs.items():
     print(f"{styles[rule]['label']:>14}: error/OPT median {np.median(run.error[:, -1] / opt):.4f}, "
           f"overlap median {np.median(overlap[rule]):.3f}" + (f", col(Z₁) vs sketch max angle {pinned[rule]:.1e} rad" if rule in pinned else ""))

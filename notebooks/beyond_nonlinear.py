@@ -126,8 +126,7 @@ axes[2].set(xticks=range(len(results)), xticklabels=list(results), ylim=(0, 1.05
             title="Overlap of the two representations")
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Beyond the paper: nonlinear student (r = {r}) and teacher (k = {k}), n = {n}, N = {N}, {n_seeds} seeds", y=1.03)
-fp.save(fig, nb.figures / "nonlinear")
-plt.show()
+nb.show(fig, "nonlinear")
 
 # %% [markdown]
 # ## Checks

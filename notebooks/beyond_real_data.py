@@ -216,8 +216,7 @@ def errors_ratio_overlap(axes, p):
 fig, axes = plt.subplots(1, 3, figsize=(18, 4.6))
 errors_ratio_overlap(axes, "autoencoder")
 fig.suptitle(f"Autoencoder on {N} handwritten digits: GD finds the principal subspace, FA a random one", y=1.03)
-fp.save(fig, nb.figures / "autoencoder")
-plt.show()
+nb.show(fig, "autoencoder")
 
 # %% [markdown]
 # **What the two autoencoders read.** An orthonormal basis of each first layer's range
@@ -243,8 +242,7 @@ for row, rule in enumerate(("gd", "fa")):
         axes[row, j].set(xticks=[], yticks=[])
     axes[row, 0].set_ylabel(fp.rule_style(rule)["label"])
 fig.suptitle("What each autoencoder's hidden units read", y=1.02)
-fp.save(fig, nb.figures / "reading_directions")
-plt.show()
+nb.show(fig, "reading_directions")
 
 # %% [markdown]
 # ## (b) The regression: near-equal error, different representations
@@ -262,8 +260,7 @@ rr = np.array([r for r in r_regression if r < 9])
 axes[2].plot(rr, rr / 9, color="0.4", ls=":", label="random in the 9-dim. prediction space, r/9")
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Regression from {n} pixels to the digit's label: FA is near-optimal, with other features", y=1.03)
-fp.save(fig, nb.figures / "regression")
-plt.show()
+nb.show(fig, "regression")
 
 # %% [markdown]
 # ## What whitening changes: the speed
@@ -287,8 +284,7 @@ for ax, p in zip(axes, targets):
            title=f"{p.capitalize()}, r = {r_iterate}")
     ax.legend(fontsize=8)
 fig.suptitle("Raw inputs reach the same limits, slowly; whitened inputs reach them fast", y=1.03)
-fp.save(fig, nb.figures / "whitening_speed")
-plt.show()
+nb.show(fig, "whitening_speed")
 
 # %% [markdown]
 # ## Checks

@@ -78,16 +78,23 @@ def run(rule, init=0.0, n_steps=None, **kw):
     return fa.train(target, r, rule, steps=n_steps or steps, eta=eta, seeds=seeds, init_scale=init, record=["cos_WB"], **kw)
 
 
+def run_each_lam(make_rule, init=0.0):
+    """One run per λ in lam_list, all trained as one batch: the rule takes one λ per seed."""
+    batch = fa.train(target, r, make_rule(np.repeat(lam_list, n_seeds)), steps=steps, eta=eta, seeds=seeds * len(lam_list),
+                     init_scale=init, record=["cos_WB"])
+    return dict(zip(lam_list, batch.split(len(lam_list))))
+
+
 def summary(res):
     return dict(ratio=res.error[:, -1] / opt,
                 overlap=fa.subspace_overlap(res.Z, np.broadcast_to(top, (len(seeds), *top.shape))))
 
 # %%
 runs = {"GD": run("gd", init=1e-2), "FA": run("fa")}
-for lam in lam_list:
-    runs[f"GD + wd {lam:g}"] = run(fa.with_weight_decay("gd", lam), init=1e-2)
-    runs[f"KP {lam:g}"] = run(fa.kolen_pollack(lam))
-    runs[f"FA + wd {lam:g}"] = run(fa.with_weight_decay("fa", lam))
+for family, make_rule, init in (("GD + wd", lambda lam: fa.with_weight_decay("gd", lam), 1e-2),
+                                ("KP", fa.kolen_pollack, 0.0),
+                                ("FA + wd", lambda lam: fa.with_weight_decay("fa", lam), 0.0)):
+    runs.update({f"{family} {lam:g}": res for lam, res in run_each_lam(make_rule, init).items()})
 runs["sign symmetry"] = run("sign_symmetry", init=1e-2, n_steps=dense_steps)
 try:
     fa.train(target, r, "drtp", steps=steps, eta=eta, seeds=seeds, init_scale=0.0)
@@ -137,8 +144,7 @@ axes[2].set(xscale="log", yscale="log", xlabel="step", ylabel="1 − cos(W, B)  
             title="Kolen–Pollack aligns B with W at rate ηλ", ylim=(ROUNDING / 3, 3))
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Beyond the paper: feedback rules for r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, nb.figures / "rules")
-plt.show()
+nb.show(fig, "rules")
 
 # %%
 claims = nb.claims
@@ -177,11 +183,10 @@ claims.record(median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.it
 rho_seed_list = list(range(rho_seeds))
 unit = fa.starting_point(n, m, r, rho_seed_list, init_scale=1.0, feedback_scale=1.0)  # Z₀, W₀ and G at unit scale
 Z0_u, W0_u, G_u = unit.Z0, unit.W0, unit.B
-rho_ratio = {}
-for rho in rho_list:
-    res = fa.train(target, r, "fa", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u,
-                   B=fa.rules_beyond.correlated_feedback(W0_u, G_u, rho))
-    rho_ratio[rho] = res.error[:, -1] / opt
+copies = (len(rho_list), 1, 1)  # every ρ trains as one batch: the same start, stacked once per ρ
+batch = fa.train(target, r, "fa", steps=steps, eta=eta, seeds=rho_seed_list * len(rho_list), Z0=np.tile(Z0_u, copies),
+                 W0=np.tile(W0_u, copies), B=np.concatenate([fa.rules_beyond.correlated_feedback(W0_u, G_u, rho) for rho in rho_list]))
+rho_ratio = {rho: res.error[:, -1] / opt for rho, res in zip(rho_list, batch.split(len(rho_list)))}
 gd_unit = fa.train(target, r, "gd", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u).error[:, -1] / opt
 fig, ax = plt.subplots(figsize=(8, 4.2))
 for i, rho in enumerate(rho_list):
@@ -190,8 +195,7 @@ ax.axhline(np.median(gd_unit), color=fp.RULE_COLORS["gd"], ls="--", label="GD fr
 ax.set(xticks=range(len(rho_list)), xticklabels=[f"ρ = {rho:g}" for rho in rho_list], yscale="log", ylabel="final error / OPT_r",
        title="Feedback correlated with the initial weights does not close the gap (bar = median)")
 ax.legend()
-fp.save(fig, nb.figures / "rho_correlated")
-plt.show()
+nb.show(fig, "rho_correlated")
 print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.items()})
 
 # %%

@@ -124,8 +124,7 @@ axes[0].set_ylabel("relative error ‖Y−ZW‖² / ‖Y‖²")
 for ax in axes:
     ax.legend(loc="upper right", fontsize=8)
 fig.suptitle(f"Claim 1: FA reaches the optimum when r ≥ rank(Y) = {k}  (n={n}, m={m}, η={eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, nb.figures / "convergence")
-plt.show()
+nb.show(fig, "convergence")
 
 # %% [markdown]
 # **Checks.** Every promised case ends below relative error 1e-10 on its worst seed:
@@ -204,8 +203,7 @@ for ax in axes[:2]:
 axes[2].legend(loc="upper right")
 axes[3].legend(loc="upper left")
 fig.suptitle(f"Claim 2: W aligns with the feedback B  (r = k = {k}, zero init, η = {eta}, {n_seeds} seeds)", y=1.03)
-fp.save(fig, nb.figures / "alignment")
-plt.show()
+nb.show(fig, "alignment")
 
 # %% [markdown]
 # **Checks.** A random W has cos(W, B) ≈ 0 with spread about 1/√(rm). The null
@@ -275,8 +273,7 @@ ax2.set_xticks(eta_list, [f"{e:g}" for e in eta_list], minor=False)
 ax2.xaxis.set_minor_formatter(plt.NullFormatter())
 ax2.legend()
 fig.suptitle("The conservation law C = ZᵀZ − (WBᵀ + BWᵀ) (derivations R2)", y=1.02)
-fp.save(fig, nb.figures / "conservation")
-plt.show()
+nb.show(fig, "conservation")
 
 # %%
 claims.check("FA* conserves C = ZᵀZ − (WBᵀ+BWᵀ): max drift", cons["fa_star", max(eta_list)]["invariant_drift"].max(), "<", 1e-10,
@@ -339,8 +336,7 @@ ax2.axhline(1, color="k", lw=0.8, ls=":")
 ax2.set(xlabel="continuous time η·t", ylabel="max over seeds of V_{t+1} / V_t",
         title=f"One-step ratio of V (above rel. error {MONO_FLOOR:g})")
 ax2.legend(fontsize=8)
-fp.save(fig, nb.figures / "lyapunov")
-plt.show()
+nb.show(fig, "lyapunov")
 print({f"eta={e:g}": f"{v:.3g}" for e, v in max_increase.items()})
 
 # %%
@@ -431,8 +427,7 @@ ax.yaxis.set_major_formatter(plt.matplotlib.ticker.LogFormatterSciNotation())
 ax.set_yscale("symlog", linthresh=1e-6)
 fig.suptitle(f"Over-parameterization: from zero FA is as fast as r = k; from small random starts both rules crawl  (η = {eta})",
              y=1.03)
-fp.save(fig, nb.figures / "overparameterization")
-plt.show()
+nb.show(fig, "overparameterization")
 for row in rates:
     print(f"r={row['r']:>3}  start={row['init']:<6g} {row['rule']:>3}: final {row['final']:.2e}, rate {row['rate']:+.2e}/step, "
           f"λ_min(sym WBᵀ) {row['lam_min_WBt']:+.2e}, λ_min(WWᵀ) {row['lam_min_WWt']:.2e}")
@@ -482,8 +477,7 @@ ax.axhline(speed_steps, color="0.4", lw=0.8, ls=":")
 ax.set(xticks=range(len(labels)), xticklabels=labels, yscale="log", xlabel="feedback scale (row norm of B)",
        ylabel=f"steps to relative error {speed_threshold:g}",
        title=f"FA's speed grows with the scale of B  (κ = {kappa_ill:g}, r = k = {k}, η = {eta}, {speed_seeds} seeds; bar = median)")
-fp.save(fig, nb.figures / "speed_vs_feedback_scale")
-plt.show()
+nb.show(fig, "speed_vs_feedback_scale")
 speed_median = {f"{sc:g}": float(np.median(h)) for sc, h in hits.items()}
 print("median steps:", speed_median, " GD:", float(np.median(hits_gd)))
 

@@ -133,8 +133,7 @@ axes[0].set_ylabel("max over seeds")
 axes[0].legend()
 fig.suptitle(f"Whitened inputs (N = {N_whitened}): the network IS the factorization, to rounding  (r = {r}, {n_seeds} seeds)",
              y=1.03)
-fp.save(fig, nb.figures / "exact_correspondence")
-plt.show()
+nb.show(fig, "exact_correspondence")
 equiv = max(max(float(np.max(np.abs(net.error - fac.error) / fac.error)),
                 float(np.max(np.abs(net.Z - fac.Z)) / np.max(np.abs(fac.Z)))) for net, fac in pairs.values())
 print(f"max relative difference (errors and final Z) over rules and seeds: {equiv:.2e}")
@@ -220,8 +219,7 @@ axes[2].axhline(1, color="k", lw=0.8)
 axes[2].set(xscale="log", yscale="log", xlabel="samples N", ylabel="FA error / OPT_r", title="The separation survives finite samples")
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Gaussian inputs: the network approaches the factorization as N grows  (n = {n}, r = {r} < k = {k})", y=1.03)
-fp.save(fig, nb.figures / "finite_samples")
-plt.show()
+nb.show(fig, "finite_samples")
 sep_gap = float(np.median(np.abs(ratio_net[:, -1] - ratio_fac) / ratio_fac))
 print(f"median |FA/OPT network − factorization| / factorization at N = {Ns[-1]}: {sep_gap:.3g}")
 
@@ -270,8 +268,7 @@ for rule in ("gd", "fa"):
 ax.set(xscale="log", yscale="log", xlabel="step", ylabel="training loss 2L = ‖T − XZW‖²/N",
        title=f"Minibatch SGD reaches the full-batch limits (N = {N_sgd}, η_t = η/(1 + t/{eta_decay:g}))")
 ax.legend(fontsize=8)
-fp.save(fig, nb.figures / "minibatch_sgd")
-plt.show()
+nb.show(fig, "minibatch_sgd")
 print("max relative gap SGD vs full batch at the end:", {k_: f"{v:.2e}" for k_, v in sgd_gap.items()})
 
 # %%
@@ -336,8 +333,7 @@ ax2.set(xscale="log", xlabel="condition number κ of Σ", ylabel="‖Q_GDᵀ Q_F
         title="Overlap of the GD and FA representations")
 ax2.legend()
 fig.suptitle(f"Anisotropic inputs: the loss is ‖Σ^½(Y − ZW)‖², FA's subspace is still col(YBᵀ)  (r = {r}, k = {k})", y=1.03)
-fp.save(fig, nb.figures / "anisotropic")
-plt.show()
+nb.show(fig, "anisotropic")
 for kp in kappa_list:
     a = aniso[kp]
     print(f"κ = {kp:>6g}: FA/GD (closed) median {np.median(a['fa_closed'] / a['gd_closed']):.3f}, "

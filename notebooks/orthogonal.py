@@ -144,8 +144,7 @@ axes[2].set(xscale="log", yscale="log", xlabel="rank k of Y", ylabel="FA error /
 axes[2].legend(fontsize=8)
 fig.suptitle(f"Claim 4: almost orthogonal representations at almost equal error  (bump δ = {delta}, η = {eta}, "
              f"{n_seeds} seeds per point)", y=1.03)
-fp.save(fig, nb.figures / "angles_vs_rank")
-plt.show()
+nb.show(fig, "angles_vs_rank")
 for r in r_list:
     for k in k_list:
         res = sweep[k, r]
@@ -241,8 +240,7 @@ for ax, (rule, h) in zip(axes[1:], H.items()):
     err = res["gd" if rule == "GD" else "fa"].rel_error[0, -1]
     ax.set(title=f"{rule}: h = Zᵀx (relative error {err:.4f})")
 fig.suptitle(f"One run (k = {k_show}, r = {r_show}, seed 0): the two representations share almost nothing", y=1.04)
-fp.save(fig, nb.figures / "one_run")
-plt.show()
+nb.show(fig, "one_run")
 
 # %% [markdown]
 # ## 3. Sensitivity to the bump δ, and a Haar-random cross-check
@@ -273,8 +271,7 @@ fp.quantile_band(ax2, ds, ratio - 1, "C3", "FA / GD − 1 (median, IQR)", marker
 ax2.plot(ds, fa.theory.bump_excess_bound(delta_k, delta_r, ds), "--", color="0.3", label="exact bound ((1+δ)²−1) r/(k−r)")
 ax2.set(xscale="log", yscale="log", xlabel="bump δ", ylabel="FA error / GD error − 1", title="Error ratio vs δ")
 ax2.legend()
-fp.save(fig, nb.figures / "sensitivity")
-plt.show()
+nb.show(fig, "sensitivity")
 print(f"Haar-random target (n = m = {2 * haar_k}, k = {haar_k}): overlap median {np.median(haar['overlap']):.4f}, "
       f"ratio {np.median(haar['ratio']):.5f};  diagonal target, same k and seeds: overlap {np.median(diag_ref['overlap']):.4f}, "
       f"ratio {np.median(diag_ref['ratio']):.5f}")

@@ -114,8 +114,7 @@ ax2.axhline(1, color="k", lw=0.8, ls=":")
 ax2.set(xscale="log", yscale="log", xlabel="step", ylabel="error / predicted plateau",
         title="Each FA run ends exactly at ‖(I − P)Y‖² (band: all seeds)")
 ax2.legend()
-fp.save(fig, nb.figures / "error_curves")
-plt.show()
+nb.show(fig, "error_curves")
 plateau_dev = max(float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])) for rule in limits)
 gd_dev = float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt))
 print(f"max |FA − plateau| / plateau = {plateau_dev:.2e};  max |GD − OPT| / OPT = {gd_dev:.2e}")
@@ -201,8 +200,7 @@ ax.set_ylim(top=top + 1.2)  # room for the annotations above the tallest violin
 ax.set(ylabel="FA error / OPT_r  (log scale)",
        title=f"FA's error relative to the optimum, over {n_draws} draws of B per spectrum (line at 2 = twice optimal)")
 ax.legend(loc="upper left")
-fp.save(fig, nb.figures / "ratio_distribution")
-plt.show()
+nb.show(fig, "ratio_distribution")
 for nm, sm in summary.items():
     print(f"{nm:>28}: median {sm['median']:7.2f}  90th pct {sm['p90']:9.2f}  P(FA > 2·OPT) {sm['p_above_2']:.3f}")
 closed_vs_iterated = max(float(np.max(np.abs(e - l) / l)) for e, l, _ in iterated.values())
@@ -270,8 +268,7 @@ ax2.set(yscale="log", xlabel="mode i of Y", ylabel="σ_i² (1 − captured fract
 fig.suptitle(f"Where the gap comes from: FA learns the sketch col(Y Bᵀ), not the top-{r} subspace, and leaks every head mode",
              y=1.02)
 ax2.legend()
-fp.save(fig, nb.figures / "where_the_gap_comes_from")
-plt.show()
+nb.show(fig, "where_the_gap_comes_from")
 print(f"max angle FA vs sketch: {ang_sketch.max():.2e}°;  GD vs top-r: {ang_gd.max():.2e}°;  "
       f"FA vs top-r, largest angle median: {np.median(ang_top[:, -1]):.1f}°")
 
@@ -323,8 +320,7 @@ ax.axhline(1, color="k", lw=0.8, ls=":")
 ax.set(yscale="log", xlabel="oversampling p (units r = k' + p)", ylabel="FA error / best rank-k' error",
        title=f"Oversampling rescues FA (k' = {oversample_k}, s_i = i^-{oversample_decay:g}, rank {decay_k})")
 ax.legend(fontsize=8)
-fp.save(fig, nb.figures / "oversampling")
-plt.show()
+nb.show(fig, "oversampling")
 print({p: f"mean {os_ratio[p].mean():.3f}" + (f" ≤ bound {bound[p]:.3f}" if p in bound else "") for p in oversample_p})
 
 # %%

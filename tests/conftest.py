@@ -1,4 +1,7 @@
+import json
 import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 # Pin BLAS threads before NumPy loads: reproducible bits, as in the Makefile.
@@ -45,16 +48,50 @@ def small_problem():
     return t, Z, W, B
 
 
+@contextmanager
+def once_per_run(tmp_path_factory, worker_id: str, name: str):
+    """A folder for an expensive shared result, and whether this process must produce it.
+
+    Under pytest-xdist the workers of one run share the folder: the first to
+    get here produces the result while the others wait on a file lock, then
+    read it. Run alone, the folder is this session's own.
+    """
+    if worker_id == "master":
+        yield tmp_path_factory.mktemp(name), True
+        return
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp().parent  # this run's folder, shared by its workers
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = root / name
+        folder.mkdir(exist_ok=True)
+        done = folder / ".done"
+        yield folder, not done.exists()
+        done.touch()
+
+
 @pytest.fixture(scope="session")
-def quick_build(tmp_path_factory):
-    """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below."""
-    build = tmp_path_factory.mktemp("quick_build")
-    failures = {}
-    for source in SOURCES:
-        out = build / "notebooks" / f"{source.stem}.ipynb"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            pipeline.execute(source, out, {"quick": True}, build)
-        except Exception as exc:  # reported by the per-notebook test
-            failures[source.stem] = exc
+def quick_build(tmp_path_factory, worker_id):
+    """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below.
+
+    Two notebooks run at a time (each in its own kernel). Returns the build folder
+    and, for each notebook that failed, its error.
+    """
+    with once_per_run(tmp_path_factory, worker_id, "quick_build") as (build, produce):
+        failures_json = build / "failures.json"
+        if produce:
+            def execute(source):
+                out = build / "notebooks" / f"{source.stem}.ipynb"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    pipeline.execute(source, out, {"quick": True}, build)
+                except Exception as exc:  # reported by the per-notebook test
+                    return source.stem, f"{type(exc).__name__}: {exc}"
+                return source.stem, None
+
+            with ThreadPoolExecutor(2) as pool:
+                failures = {stem: err for stem, err in pool.map(execute, SOURCES) if err}
+            failures_json.write_text(json.dumps(failures))
+        failures = json.loads(failures_json.read_text())
     return build, failures

@@ -13,7 +13,7 @@ import fa_core as fa
 PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "inputs", "rules_beyond"}
 # Functions a notebook may define: experiment drivers that call fa_core, never closed forms.
 NOTEBOOK_HELPERS = {"diagonal_target", "compare", "seeds_for", "every_step", "population_error", "run", "summary",
-                    "redraw", "closed_forms", "errors_ratio_overlap", "reading_directions"}
+                    "redraw", "closed_forms", "errors_ratio_overlap", "reading_directions", "run_each_lam"}
 
 
 def test_importing_fa_core_loads_no_plotting_or_notebook_tooling():

@@ -1,4 +1,5 @@
 """Every notebook, executed through the real pipeline with quick=True."""
+import base64
 import json
 import re
 import shutil
@@ -40,13 +41,14 @@ def test_notebook_runs_quick_and_its_claims_hold(source, quick_build):
     assert results["all_hold"] and results["claims"], results
     assert results["params"]["quick"] is True
     figures = sorted((build / "figures" / source.stem).iterdir())
-    pngs = [f for f in figures if f.suffix == ".png"]
-    assert pngs and len(figures) == 2 * len(pngs)
+    assert figures and all(f.suffix == ".png" for f in figures)  # a quick build writes no PDF
     assert all(f.stat().st_size > 5000 for f in figures)
     text = out.read_text()
     assert '"start_time"' not in text and '"duration"' not in text  # stripped for byte-identical rebuilds
-    assert "image/png" in text  # figures are shown inline too
     nb = json.loads(text)
+    shown = [base64.b64decode(o["data"]["image/png"]) for c in nb["cells"] if c["cell_type"] == "code"
+             for o in c["outputs"] if "image/png" in o.get("data", {})]
+    assert sorted(shown) == sorted(f.read_bytes() for f in figures)  # the notebook shows each saved figure, once
     stderr = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o.get("name") == "stderr"]
     assert not stderr, f"warnings break byte-identical rebuilds (they name the kernel's PID): {stderr[:1]}"
 
@@ -190,3 +192,17 @@ def test_results_record_the_parameters_actually_used(source, quick_build):
     sizes = quick_sizes(source)
     assert sizes and {k: params[k] for k in sizes} == sizes
     assert set(params) == set(parameter_cell_names(source)) - {"build_dir"}
+
+
+def test_a_full_build_saves_png_and_pdf_and_shows_nothing_outside_a_notebook(tmp_path, capsys):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from companion import figures
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    paths = figures.save(fig, tmp_path / "f", show=True)
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    assert not plt.fignum_exists(fig.number) and capsys.readouterr().out == ""  # closed; no display outside IPython
+    assert [p.suffix for p in figures.save(plt.figure(), tmp_path / "g", pdf=False)] == [".png"]

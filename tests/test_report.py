@@ -108,3 +108,19 @@ def test_report_renders_in_headless_chromium(built_report, tmp_path):
     nb_dom = subprocess.run([chromium(), *flags, "--dump-dom", (out / "notebooks" / "separation.html").as_uri()],
                             capture_output=True, text=True, timeout=120)
     assert "‖(I − P) Y‖" in nb_dom.stdout or "‖(I − P)Y‖" in nb_dom.stdout  # maths shown as readable text
+
+
+def test_rendered_notebooks_are_cached_by_content(quick_build, tmp_path, monkeypatch):
+    import nbconvert
+
+    build, _ = quick_build
+    ipynb = tmp_path / "separation.ipynb"
+    shutil.copy(build / "notebooks" / "separation.ipynb", ipynb)
+    cache = tmp_path / "cache"
+    first = report.render_notebook(ipynb, tmp_path / "a.html", cache=cache)
+    monkeypatch.setattr(nbconvert, "HTMLExporter", None)  # a second render would fail: it must come from the cache
+    assert report.render_notebook(ipynb, tmp_path / "b.html", cache=cache) == first
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    ipynb.write_text(ipynb.read_text().replace("head", "Head", 1))  # other bytes: rendered anew
+    with pytest.raises(TypeError):
+        report.render_notebook(ipynb, tmp_path / "c.html", cache=cache)

@@ -88,3 +88,32 @@ def test_correlated_feedback_interpolates_and_keeps_the_scale():
     assert abs(np.mean(np.sum(B**2, axis=(1, 2))) / np.mean(np.sum(G**2, axis=(1, 2))) - 1) < 0.02
     with pytest.raises(ValueError, match="rho must be"):
         fa.rules_beyond.correlated_feedback(W0, G, 1.5)
+
+
+@pytest.mark.parametrize("make", [lambda lam: fa.with_weight_decay("gd", lam), fa.kolen_pollack],
+                         ids=["gd+wd", "kolen_pollack"])
+def test_one_decay_per_seed_trains_every_decay_in_one_batch(make):
+    t = fa.make_target(fa.head_tail_spectrum(2, 10, 0.3), 14, 12, rng=3)  # the tail of 10 > 3r is merged
+    lams, seeds = [0.0, 0.02, 0.1], [5, 6]
+    kw = dict(steps=400, eta=0.1, init_scale=0.1, record=["cos_WB"])
+    batch = fa.train(t, 2, make(np.repeat(lams, len(seeds))), seeds=seeds * len(lams), **kw)
+    for lam, part in zip(lams, batch.split(len(lams))):
+        alone = fa.train(t, 2, make(lam), seeds=seeds, **kw)
+        assert part.seeds == alone.seeds and np.array_equal(part.error, alone.error)
+        assert np.array_equal(part["cos_WB"], alone["cos_WB"])
+        assert np.array_equal(part.Z, alone.Z) and np.array_equal(part.B, alone.B)
+        assert np.array_equal(part.start.Z0, alone.start.Z0)
+    with pytest.raises(ValueError, match="lam has 6 values, one per seed, but the run has 2 seeds"):
+        fa.train(t, 2, make(np.repeat(lams, len(seeds))), seeds=seeds, **kw)
+    with pytest.raises(ValueError, match="lam"):
+        make([0.1, -0.1])
+
+
+def test_split_needs_equal_parts():
+    t = fa.make_target([1.0, 0.5], 6, 5, rng=0)
+    run = fa.train(t, 2, "fa", steps=10, eta=0.1, seeds=6)
+    assert [p.seeds for p in run.split(3)] == [(0, 1), (2, 3), (4, 5)]
+    with pytest.raises(ValueError, match="parts must divide the number of seeds"):
+        run.split(4)
+    with pytest.raises(ValueError, match="parts"):
+        run.split(0)

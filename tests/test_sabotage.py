@@ -2,14 +2,18 @@
 import json
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, once_per_run
 
 from companion import sabotage
 
 
 @pytest.fixture(scope="module")
-def matrix():
-    return sabotage.run()
+def matrix(tmp_path_factory, worker_id):
+    """The sabotage matrix, computed once per test run (shared by pytest-xdist's workers)."""
+    with once_per_run(tmp_path_factory, worker_id, "sabotage") as (folder, produce):
+        if produce:
+            (folder / "matrix.json").write_text(json.dumps(sabotage.run()))
+        return json.loads((folder / "matrix.json").read_text())
 
 
 @pytest.mark.notebook
@@ -26,3 +30,11 @@ def test_the_committed_matrix_is_current(matrix):
     """docs/sabotage.json (shown in the report) records what this run found: `make sabotage` refreshes it."""
     committed = json.loads((ROOT / "docs" / "sabotage.json").read_text())
     assert committed == matrix, "docs/sabotage.json is stale: run `make sabotage` and commit it"
+
+
+def test_a_crashing_notebook_is_reported_with_its_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sabotage.BREAKAGES, "no_deep_trainer",
+                        ("train_deep removed", ("beyond_depth",), "fa_core.train_deep = None"))
+    (outcome,) = sabotage.run_breakage("no_deep_trainer", ["beyond_depth"], tmp_path)
+    assert outcome["notebook"] == "beyond_depth" and not outcome["finished"] and not outcome["checks"]
+    assert "TypeError" in outcome["error"] and "NoneType" in outcome["error"]
