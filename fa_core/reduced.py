@@ -24,6 +24,10 @@ Q_z and Q_w need not be orthogonal to U and V when the complement parts are
 rank-deficient (e.g. from zero init); the coordinates stay exact because the
 reachable complement coefficients lie in the row space of R_z and R, whose
 images are orthogonal to U and V.
+
+A run of more than 3r equal singular values shrinks further, to the 3r
+directions of that run which Z₀, W₀ and B occupy (:func:`merge_ties`): on a
+flat spectrum a step then costs O(r³) whatever k is.
 """
 from __future__ import annotations
 
