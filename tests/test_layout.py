@@ -23,6 +23,14 @@ def test_importing_fa_core_loads_no_plotting_or_notebook_tooling():
     assert out == "[]", out
 
 
+def test_the_build_tools_skip_jsonschemas_iri_grammar():
+    """Importing papermill, nbconvert and jupytext after companion never compiles rfc3987-syntax's grammar (0.7 s)."""
+    code = ("import sys, companion.pipeline, papermill, nbconvert, jupytext, nbformat; "
+            "print(sys.modules.get('rfc3987_syntax', 'absent'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out in ("None", "absent"), out
+
+
 def test_fa_core_never_imports_the_companion():
     for path in (ROOT / "fa_core").glob("*.py"):
         tree = ast.parse(path.read_text())
