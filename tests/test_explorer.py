@@ -1,4 +1,6 @@
 """The explorer: its computation for a grid of widget values, and the notebook itself, executed."""
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -36,23 +38,21 @@ def test_curves_end_at_the_closed_form_limits(spectrum_name, rule):
 
 @pytest.mark.notebook
 def test_the_explorer_notebook_executes(tmp_path):
-    import papermill
-    from nbclient.exceptions import CellTimeoutError
-
     ipynb = pipeline.to_ipynb(EXPLORER, tmp_path / "explore.ipynb")
     out = tmp_path / "out.ipynb"
-    # Under load (pytest-xdist runs kernels side by side), Jupyter's messaging has been seen to lose a
-    # cell's reply, and papermill then waits forever. Each cell takes seconds here: a bound turns a lost
-    # reply into an error, and one more attempt tells that from a notebook that really hangs.
+    # Under load (pytest-xdist runs kernels side by side), a message of this widget notebook's kernel
+    # sometimes never reaches papermill, which then waited forever. Each cell takes seconds, so a
+    # 10 s bound is safe: with it papermill waits at most that long for the message and carries on
+    # (seen as a 13 s run instead of 3 s). Should a cell itself time out, one more attempt tells a
+    # lost reply from a notebook that really hangs.
+    cmd = [sys.executable, "-m", "papermill", str(ipynb), str(out), "-p", "steps", "300", "-p", "seeds", "2",
+           "-k", "python3", "--cwd", str(EXPLORER.parent), "--no-progress-bar", "--execution-timeout", "10"]
     for attempt in (1, 2):
-        try:
-            papermill.execute_notebook(str(ipynb), str(out), parameters={"steps": 300, "seeds": 2}, kernel_name="python3",
-                                       cwd=str(EXPLORER.parent), progress_bar=False, execution_timeout=30)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if proc.returncode == 0:
             break
-        except CellTimeoutError:
-            if attempt == 2:
-                raise
-            warnings.warn("the explorer notebook lost a cell's reply (Jupyter messaging); ran it again")
+        assert attempt == 1 and "CellTimeoutError" in proc.stderr, proc.stderr[-3000:]
+        warnings.warn("the explorer notebook lost a cell's reply (Jupyter messaging); ran it again")
     text = out.read_text()
     assert "image/png" in text or "application/vnd.jupyter.widget-view+json" in text
     assert '"output_type": "error"' not in text
