@@ -92,10 +92,9 @@ class Run:
     def split(self, parts: int) -> list["Run"]:
         """This run as ``parts`` runs of equally many consecutive seeds.
 
-        For several configurations trained as one batch: stacked starts
-        (``Z0``, ``W0``, ``B``), or a rule with one value per seed (such as
-        :func:`fa_core.with_weight_decay`'s λ). Seeds never interact, so each
-        part is what training its seeds alone gives, bit for bit.
+        For configurations trained as one batch: stacked ``Z0``, ``W0``, ``B``,
+        or one λ per seed (:func:`fa_core.with_weight_decay`). Seeds never
+        interact, so each part is what training its seeds alone gives, bit for bit.
         """
         S = len(self.seeds)
         parts = positive_int(parts, "parts", high=S)
@@ -217,8 +216,9 @@ def check_start_scale(init_scale: float, scale: float) -> None:
                       f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.", ScaleWarning, stacklevel=4)
 
 
-def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray, sq_norm: float | np.ndarray,
-             scale: float, tol: float | None = None, progress: bool = False, update_op=None, eta_at=None):
+def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray,
+             sq_norm: float | np.ndarray, scale: float, tol: float | None = None, progress: bool = False,
+             update_op=None, eta_at=None):
     """Advance ``state = (Z, W, B)`` for ``steps`` steps, recording metrics at ``at``.
 
     ``Y`` is the operator the metrics (and, by default, the updates) use.

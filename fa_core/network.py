@@ -188,15 +188,16 @@ def train_network(
     X = as_finite_array(X, "X", ndim=(2, 3))
     T = as_finite_array(T, "T", ndim=(X.ndim,))
     if X.shape[:-1] != T.shape[:-1]:
-        raise ValueError(f"X and T must have the same number of samples (and data sets); got X {X.shape} and T {T.shape}")
+        raise ValueError(f"X and T must have the same number of samples (and data sets); "
+                         f"got X {X.shape} and T {T.shape}")
     (N, n), m = X.shape[-2:], T.shape[-1]
     sq_norm = np.sum(T**2, axis=(-2, -1)) / N  # one per data set
     if not np.all(sq_norm > 0):
         raise ValueError("T must not be all zero (in any data set): every error would be relative to ‖T‖ = 0")
     cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
     sq_norm = float(sq_norm) if X.ndim == 2 else sq_norm
-    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, scale=float(np.sqrt(np.max(sq_norm))), B=B,
-                          Z0=Z0, W0=W0)
+    scale = float(np.sqrt(np.max(sq_norm)))  # √(‖T‖²/N) of the largest data set, for the start and divergence
+    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, scale=scale, B=B, Z0=Z0, W0=W0)
     if X.ndim == 3 and X.shape[0] != len(start.seeds):
         raise ValueError(f"X and T with one data set per seed need {len(start.seeds)} of them (one per seed); "
                          f"got {X.shape[0]}")
@@ -212,8 +213,7 @@ def train_network(
         decay = positive_float(eta_decay, "eta_decay")
         eta_at = lambda step: eta / (1.0 + step / decay)  # noqa: E731
     metrics, at, (Z, W, Bm) = run_loop(full, (start.Z0, start.W0, start.B), cfg.rule, eta, steps=cfg.steps,
-                                       names=cfg.names, at=cfg.at, sq_norm=sq_norm, scale=float(np.sqrt(np.max(sq_norm))),
-                                       tol=cfg.tol,
+                                       names=cfg.names, at=cfg.at, sq_norm=sq_norm, scale=scale, tol=cfg.tol,
                                        progress=progress, update_op=update_op, eta_at=eta_at)
     return Run(cfg.rule.name, eta, start.seeds, at, metrics, sq_norm, "data", start, (Z, W), (Bm,))
 
@@ -227,7 +227,8 @@ def _minibatches(X: np.ndarray, T: np.ndarray, seeds, b: int, activation: str):
     gens = [streams(s, names=("target", "init", "feedback", "batches"))["batches"] for s in seeds]
     N = X.shape[-2]
     per_epoch = N // b
-    rows = np.arange(len(gens))[:, None]  # pairs each seed with its own data set when X is (S, N, n)
+    # the rows of seed i's batch; with one data set per seed, (seed, sample) pairs
+    rows = (np.arange(len(gens))[:, None],) if X.ndim == 3 else ()
     order = None
 
     def batch(step: int) -> DataY:
@@ -235,8 +236,7 @@ def _minibatches(X: np.ndarray, T: np.ndarray, seeds, b: int, activation: str):
         i = step % per_epoch
         if i == 0:
             order = np.stack([g.permutation(N) for g in gens])
-        idx = order[:, i * b:(i + 1) * b]
-        return DataY(X[rows, idx] if X.ndim == 3 else X[idx], T[rows, idx] if T.ndim == 3 else T[idx],
-                     activation=activation)
+        idx = (*rows, order[:, i * b:(i + 1) * b])
+        return DataY(X[idx], T[idx], activation=activation)
 
     return batch
