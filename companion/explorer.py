@@ -8,6 +8,7 @@ values.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,16 @@ def spectrum(name: str, k: int, r: int) -> np.ndarray:
     return SPECTRA[name](k, r)
 
 
+@functools.lru_cache(maxsize=16)
+def baseline(n: int, m: int, k: int, r: int, spectrum_name: str, eta: float, init_scale: float, feedback_scale: float,
+             seeds: int, steps: int, seed: int) -> tuple[fa.Target, fa.Run]:
+    """The target and GD's run on it. Neither depends on the explored rule, so a redraw for
+    another rule (or λ) reuses them; treat both as read-only."""
+    target = fa.make_target(spectrum(spectrum_name, k, r), n, m, rng=fa.streams(seed)["target"])
+    return target, fa.train(target, r, "gd", steps=steps, eta=eta, seeds=seeds, init_scale=init_scale,
+                            feedback_scale=feedback_scale)
+
+
 def explore(rule: str = "fa", n: int = 60, m: int = 40, k: int = 10, r: int = 5, spectrum_name: str = "1/i",
             eta: float = 0.1, init_scale: float = 0.0, feedback_scale: float = 1.0, seeds: int = 8,
             steps: int = 3000, lam: float = 0.01, seed: int = 0) -> Exploration:
@@ -69,10 +80,8 @@ def explore(rule: str = "fa", n: int = 60, m: int = 40, k: int = 10, r: int = 5,
     The rule runs on the exact reduced engine where it can (every rule but sign
     symmetry). A rule that diverges (linear DRTP does) is reported in ``message``.
     """
-    target = fa.make_target(spectrum(spectrum_name, k, r), n, m, rng=fa.streams(seed)["target"])
     rule_ = make_rule(rule, lam)
-    gd = fa.train(target, r, "gd", steps=steps, eta=eta, seeds=seeds, init_scale=max(init_scale, 1e-2),
-                  feedback_scale=feedback_scale)
+    target, gd = baseline(n, m, k, r, spectrum_name, eta, max(init_scale, 1e-2), feedback_scale, seeds, steps, seed)
     norm = target.sq_norm
     opt = fa.optimal_error(target, r) / norm
     note = ""

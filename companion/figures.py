@@ -45,12 +45,14 @@ def save(fig, stem: str | Path, *, pdf: bool = True, show: bool = False) -> list
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    formats = ("png", "pdf") if pdf else ("png",)
+    bbox = tight_bbox(fig) if len(formats) > 1 else "tight"
     paths = []
-    for ext in ("png", "pdf") if pdf else ("png",):
+    for ext in formats:
         path = stem.with_suffix(f".{ext}")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         try:
-            fig.savefig(tmp, format=ext, metadata=_NO_STAMPS[ext])
+            fig.savefig(tmp, format=ext, metadata=_NO_STAMPS[ext], bbox_inches=bbox)
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -59,6 +61,16 @@ def save(fig, stem: str | Path, *, pdf: bool = True, show: bool = False) -> list
         _display_png(paths[0])
         plt.close(fig)
     return paths
+
+
+def tight_bbox(fig):
+    """The figure's tight bounding box (inches, padded as ``savefig.pad_inches``), from one layout pass.
+
+    ``savefig(bbox_inches="tight")`` lays the figure out once more for every
+    file it writes; the PNG and the PDF share this box instead.
+    """
+    fig.draw_without_rendering()
+    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
 
 
 def _display_png(path: Path) -> None:

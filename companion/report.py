@@ -15,13 +15,16 @@ Not an algorithm module: this one does file I/O.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import html
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .catalog import CLAIMS, BEYOND
@@ -73,9 +76,7 @@ def render_notebook(ipynb: Path, dest: Path, cache: Path | None = None) -> dict:
     if cached is not None and cached.is_file():
         shutil.copyfile(cached, dest)
         return cells
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     dest.write_text(offline_html(body))
     if cached is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -83,6 +84,25 @@ def render_notebook(ipynb: Path, dest: Path, cache: Path | None = None) -> dict:
         shutil.copyfile(dest, tmp)
         tmp.replace(cached)  # whole files only, even with two reports writing at once
     return cells
+
+
+@functools.cache
+def _exporter():
+    """One nbconvert exporter for every notebook (its templates compile once).
+
+    Markdown and outputs are written to the page as they are: the notebooks are
+    this repository's own, so nbconvert's HTML sanitizer (half the rendering
+    time) would only reparse what it then returns unchanged.
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", filters={"clean_html": _as_text})
+    exporter.template  # noqa: B018 (compiled now: forked workers inherit it)
+    return exporter
+
+
+def _as_text(element) -> str:
+    return element.decode() if isinstance(element, bytes) else str(element)
 
 
 def _fmt(x) -> str:
@@ -167,11 +187,28 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
     return final / "index.html", failures
 
 
+def render_all(notebooks: list[Path], out: Path, cache: Path) -> dict[str, dict]:
+    """:func:`render_notebook` for each executed notebook into ``out``, in parallel where the OS can fork.
+
+    The exporter is built before the workers fork, so each inherits it instead
+    of importing nbconvert again. Returns each notebook's cell ids by name.
+    """
+    jobs = [(ipynb, out / f"{ipynb.stem}.html", cache) for ipynb in notebooks]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return {job[0].stem: render_notebook(*job) for job in jobs}
+    _exporter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return dict(zip((job[0].stem for job in jobs), pool.map(render_notebook, *zip(*jobs))))
+
+
 def _write(build_dir: Path, out: Path) -> int:
     """Write the report into ``out``; return the number of failed or missing checks."""
     failures, sections, nb_links, seen = 0, [], [], {}
     entries = list(CLAIMS) + [e for e in BEYOND if (build_dir / "results" / f"{e.notebook}.json").is_file()
                               or (build_dir / "notebooks" / f"{e.notebook}.ipynb").is_file()]
+    executed = dict.fromkeys(build_dir / "notebooks" / f"{e.notebook}.ipynb" for e in entries)
+    rendered = render_all([p for p in executed if p.is_file()], out / "notebooks", build_dir / ".cache" / "report")
     for entry in entries:
         anchor, title, notebook, figures, text, beyond = (entry.anchor, entry.title, entry.notebook, entry.figures,
                                                           entry.text, entry.beyond)
@@ -182,8 +219,7 @@ def _write(build_dir: Path, out: Path) -> int:
             res_path = build_dir / "results" / f"{notebook}.json"
             ipynb = build_dir / "notebooks" / f"{notebook}.ipynb"
             results = json.loads(res_path.read_text()) if res_path.is_file() else None
-            cells = render_notebook(ipynb, out / "notebooks" / f"{notebook}.html",
-                                    cache=build_dir / ".cache" / "report") if ipynb.is_file() else {}
+            cells = rendered.get(notebook, {})
             link = f"notebooks/{notebook}.html" if ipynb.is_file() else None
             # A notebook without results, or whose executed notebook is missing, did not finish:
             # its results (if any) may be from an earlier run, so it counts as a failure.

@@ -76,7 +76,7 @@ def train_deep(
     steps: int,
     eta: float,
     seeds: int | Sequence[int] = 1,
-    init_scale: float = 1e-2,
+    init_scale: float | Sequence[float] = 1e-2,
     feedback_scale: float = 1.0,
     start: Start | None = None,
     record: Sequence[str] = ("error",),

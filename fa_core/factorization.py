@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ._checks import one_of, positive_float
+from ._checks import one_of
 from .loop import Run, check_start_scale, run_loop, settings
 from .operators import DenseY, ReducedY
 from .reduced import compress
 from .rules import Rule
-from .start import Start, starting_point
+from .start import Start, as_seeds, per_seed, starting_point
 from .targets import as_target
 
 ENGINE_CHOICES = ("auto", "reduced", "dense")
@@ -22,7 +22,7 @@ def train(
     steps: int,
     eta: float,
     seeds: int | Sequence[int] = 1,
-    init_scale: float = 1e-2,
+    init_scale: float | Sequence[float] = 1e-2,
     feedback_scale: float = 1.0,
     B=None,
     Z0=None,
@@ -54,9 +54,10 @@ def train(
         An int S means ``range(S)``. Seed i draws Z₀, W₀ from stream
         ``"init"`` and B from ``"feedback"`` of :func:`fa_core.streams`, so GD
         and FA with the same seed start from the same Z₀, W₀.
-    init_scale : float
+    init_scale : float or sequence of float
         Norm of each unit's initial weight vector (Z₀ ~ N(0, scale²/n),
-        W₀ ~ N(0, scale²/m)); 0 starts at Z = W = 0 (a saddle for GD).
+        W₀ ~ N(0, scale²/m)); 0 starts at Z = W = 0 (a saddle for GD). One
+        per seed trains several start sizes as one batch (see :meth:`Run.split`).
     feedback_scale : float
         Row norm of the drawn B: B ~ N(0, feedback_scale²/m).
     B, Z0, W0 : ndarray, optional
@@ -123,7 +124,7 @@ def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale
     """
     if start is None:
         if explicit.get("Z0") is None and explicit.get("W0") is None:
-            check_start_scale(positive_float(init_scale, "init_scale", allow_zero=True), scale)
+            check_start_scale(max(per_seed(init_scale, "init_scale", len(as_seeds(seeds)))), scale)
         return starting_point(n, m, r, seeds, init_scale=init_scale, feedback_scale=feedback_scale, depth=depth,
                               rule=rule, **explicit)
     if not isinstance(start, Start):

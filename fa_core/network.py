@@ -68,8 +68,11 @@ class DataY:
         self.sigma, self.dsigma = ACTIVATIONS[activation]
         self.moments = (X.mT @ X / self.N, X.mT @ T / self.N) if moments else None
         if moments:  # Σ̂ Z serves both products of a step; FA's Σ̂_xt Bᵀ serves every step
-            self._Sxx_Z = remember_last(lambda Z: self.moments[0] @ Z)
-            self._Sxt_Ft = remember_last(lambda F: self.moments[1] @ F.mT)
+            # A F for one A and a stack F is taken as (Fᵀ Aᵀ)ᵀ: numpy multiplies a stack by one matrix on
+            # the right in one pass, but by one on the left matrix by matrix (measured 1.4x at n = 30).
+            Sxx_t, Sxt_t = (M.mT.copy() for M in self.moments)
+            self._Sxx_Z = remember_last(lambda Z: (Z.mT @ Sxx_t).mT)
+            self._Sxt_Ft = remember_last(lambda F: (F @ Sxt_t).mT)
         self._last = None  # (Z, W, XZ, σ(XZ), e) of the latest forward pass
 
     def _forward(self, Z: np.ndarray, W: np.ndarray):
@@ -128,7 +131,7 @@ def train_network(
     steps: int,
     eta: float,
     seeds: int | Sequence[int] = 1,
-    init_scale: float = 1e-2,
+    init_scale: float | Sequence[float] = 1e-2,
     feedback_scale: float = 1.0,
     B=None,
     Z0=None,

@@ -121,8 +121,18 @@ def _batch(x, name: str, shape: tuple[int, int], S: int) -> np.ndarray:
     return np.array(np.broadcast_to(a, (S, *shape)))
 
 
-def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float = 1e-2, feedback_scale: float = 1.0,
-                   B=None, Z0=None, W0=None, depth: int = 2, rule: str = "fa") -> Start:
+def per_seed(x, name: str, S: int) -> tuple[float, ...]:
+    """One number >= 0 for each of S seeds: ``x`` itself S times, or a sequence of S of them."""
+    if np.ndim(x) == 0:
+        return (positive_float(x, name, allow_zero=True),) * S
+    values = [positive_float(v, name, allow_zero=True) for v in np.asarray(x, dtype=object).ravel()]
+    if np.ndim(x) != 1 or len(values) != S:
+        raise ValueError(f"{name} must be one number or one per seed ({S} of them); got {np.shape(x)} values")
+    return tuple(values)
+
+
+def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float | Sequence[float] = 1e-2,
+                   feedback_scale: float = 1.0, B=None, Z0=None, W0=None, depth: int = 2, rule: str = "fa") -> Start:
     """Z₀, W₀ and the feedback for every seed, each drawn from the seed's own streams.
 
     Parameters
@@ -131,8 +141,12 @@ def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float = 1e-2,
         Y is n×m; r hidden units, ``1 <= r <= min(n, m)``.
     seeds : int or sequence of int
         An int S means ``range(S)``.
-    init_scale, feedback_scale : float
-        Row norms of the drawn layers (0 starts at zero) and of the drawn feedback.
+    init_scale : float or sequence of float
+        Row norm of the drawn layers (0 starts at zero); or one per seed, to
+        train several start sizes as one batch (split the run with
+        :meth:`fa_core.Run.split`).
+    feedback_scale : float
+        Row norm of the drawn feedback.
     B, Z0, W0 : ndarray, optional
         Two layers only: explicit matrices (one, or one per seed) replace the draws.
     depth : int
@@ -151,18 +165,18 @@ def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float = 1e-2,
     """
     seeds = as_seeds(seeds)
     r = positive_int(r, "r", high=min(positive_int(n, "n"), positive_int(m, "m")))
-    init_scale = positive_float(init_scale, "init_scale", allow_zero=True)
+    scales = per_seed(init_scale, "init_scale", len(seeds))
     feedback_scale = positive_float(feedback_scale, "feedback_scale")
     depth = positive_int(depth, "depth", low=2)
     if depth > 2:
         one_of(rule, "rule (of a deep start)", ("gd", "fa", "dfa"))
         if any(x is not None for x in (B, Z0, W0)):
             raise ValueError("B, Z0 and W0 apply to two layers (depth=2) only")
-        return _deep_start(seeds, n, m, r, depth, rule, init_scale, feedback_scale)
+        return _deep_start(seeds, n, m, r, depth, rule, scales, feedback_scale)
     Zs, Ws, Bs = [], [], []
-    for seed in seeds:
+    for seed, scale in zip(seeds, scales):
         g = streams(seed)
-        Z, W = initial_factors(g["init"], n, m, r, init_scale)
+        Z, W = initial_factors(g["init"], n, m, r, scale)
         Zs.append(Z)
         Ws.append(W)
         Bs.append(feedback_matrix(g["feedback"], r, m, feedback_scale))
@@ -173,16 +187,16 @@ def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float = 1e-2,
     return Start(seeds, (Z, W), (B,))
 
 
-def _deep_start(seeds, n, m, r, depth, rule, init_scale, feedback_scale) -> Start:
+def _deep_start(seeds, n, m, r, depth, rule, scales, feedback_scale) -> Start:
     shapes = [(n, r)] + [(r, r)] * (depth - 2) + [(r, m)]
     fans = [n] + [r] * (depth - 2) + [m]
     order = [0, depth - 1] + list(range(1, depth - 1))
     layers, feedback = [], []
-    for seed in seeds:
+    for seed, scale in zip(seeds, scales):
         g = streams(seed)
         Zs = [None] * depth
         for l in order:
-            Zs[l] = _gaussian(g["init"], shapes[l], init_scale, fans[l])
+            Zs[l] = _gaussian(g["init"], shapes[l], scale, fans[l])
         Fs = []
         if rule == "fa":
             for l in range(depth - 1, 0, -1):  # B_L first, so depth 2 draws the two-layer B

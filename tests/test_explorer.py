@@ -25,6 +25,18 @@ def test_every_rule_gives_finite_curves(rule, k, r):
     explorer.draw(res)
 
 
+def test_a_redraw_for_another_rule_reuses_the_target_and_gds_run(monkeypatch):
+    explorer.baseline.cache_clear()
+    trained, real = [], explorer.fa.train
+    monkeypatch.setattr(explorer.fa, "train", lambda *a, **kw: trained.append(a[2]) or real(*a, **kw))
+    first = explorer.explore("fa", k=6, r=3, **SMALL)
+    second = explorer.explore("fa_star", k=6, r=3, **SMALL)
+    assert trained.count("gd") == 1 and len(trained) == 3
+    assert np.array_equal(first.rel_error["gd"], second.rel_error["gd"])
+    explorer.explore("fa", k=6, r=3, **{**SMALL, "eta": 0.05})  # other widget values: GD runs anew
+    assert trained.count("gd") == 2
+
+
 @pytest.mark.parametrize("spectrum_name", list(explorer.SPECTRA))
 @pytest.mark.parametrize("rule", ["fa", "fa_star", "dfa"])
 def test_curves_end_at_the_closed_form_limits(spectrum_name, rule):

@@ -114,6 +114,35 @@ def test_the_pipeline_prints_a_start_and_an_end_line_and_no_kernel_warning(tmp_p
     assert "WARNING" not in proc.stderr and "without encryption" not in proc.stderr, proc.stderr
 
 
+def test_the_kernel_handshake_drains_iopub_without_waiting():
+    """After IOPub's first message, the start-up handshake only reads what has already arrived (timeout 0)."""
+    import asyncio
+
+    async def handshake():
+        km = pipeline._kernel_manager_class()(kernel_name="python3")
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        timeouts, get_msg = [], kc.iopub_channel.get_msg
+
+        async def recording(timeout=None):
+            timeouts.append(timeout)
+            return await get_msg(timeout=timeout)
+
+        kc.iopub_channel.get_msg = recording
+        try:
+            await kc.wait_for_ready(timeout=60)
+            restored = kc.iopub_channel.get_msg is recording
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return timeouts, restored
+
+    timeouts, restored = asyncio.run(handshake())
+    assert timeouts and timeouts[-1] == 0 and timeouts.count(0.2) >= 1, timeouts
+    assert restored
+
+
 def test_quick_sizes_never_override_a_value_you_set(monkeypatch, tmp_path):
     from companion import EXPLICIT_ENV
     from companion.notebook import start

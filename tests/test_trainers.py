@@ -61,6 +61,28 @@ def test_every_trainer_starts_where_starting_point_says(problem, which):
 
 
 @pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_one_init_scale_per_seed_trains_several_start_sizes_as_one_batch(problem, which):
+    """Each part of the batch is the run with that init_scale alone, bit for bit; zero is a zero start."""
+    scales = [0.0, 0.05, 0.3]
+    batch = trainers(problem)[which](rule="fa", steps=30, eta=0.1, seeds=[5, 6] * 3, init_scale=np.repeat(scales, 2))
+    for scale, part in zip(scales, batch.split(3)):
+        alone = trainers(problem)[which](rule="fa", steps=30, eta=0.1, seeds=[5, 6], init_scale=scale)
+        assert np.array_equal(part.error, alone.error) and np.array_equal(part.Z, alone.Z)
+    assert not batch.start.Z0[:2].any() and batch.start.Z0[2:].all()
+    fit = trainers(problem)[which]
+    with pytest.raises(ValueError, match=r"init_scale must be one number or one per seed \(2 of them\)"):
+        fit(steps=1, eta=0.1, seeds=2, init_scale=[0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="init_scale must be >= 0"):
+        fit(steps=1, eta=0.1, seeds=2, init_scale=[0.1, -0.1])
+
+
+def test_a_deep_start_takes_one_init_scale_per_seed():
+    one = fa.starting_point(12, 9, 3, [1, 2], init_scale=[0.0, 0.2], depth=3, rule="fa")
+    alone = fa.starting_point(12, 9, 3, [2], init_scale=0.2, depth=3, rule="fa")
+    assert all(not layer[0].any() and np.array_equal(layer[1], other[0]) for layer, other in zip(one.layers, alone.layers))
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
 def test_every_trainer_rejects_bad_shared_keywords_alike(problem, which):
     fit = trainers(problem)[which]
     with pytest.raises(ValueError, match="rule must be one of"):
