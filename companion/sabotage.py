@@ -2,11 +2,13 @@
 
     python -m companion.sabotage --out docs/sabotage.json      # make sabotage
 
-Each breakage patches ``fa_core`` in a fresh Python process (through a
-``sitecustomize`` module on ``PYTHONPATH``; the repository's code is never
-edited), which then runs the cells of the notebooks it is relevant to at
-quick size (:mod:`companion.cells`: the same code and checks as a papermill
-run, without a kernel per notebook). The
+Each breakage patches ``fa_core`` in a fresh process of its own (the
+repository's code is never edited), which then runs the cells of the notebooks
+it is relevant to at quick size (:mod:`companion.cells`: the same code and
+checks as a papermill run, without a kernel per notebook). The processes are
+forked from one server process that has imported NumPy, Matplotlib and seaborn
+but neither ``fa_core`` nor ``companion``, so each breakage starts from a clean
+copy of the science without paying for those imports again. The
 result is a matrix of breakages against claims: which checks turned ✗. Every
 claim must have at least one check that fails under every breakage relevant to
 it; ``tests/test_sabotage.py`` asserts that, and the report shows the matrix.
@@ -19,7 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,28 +89,77 @@ def notebooks_for(claims) -> list[str]:
     return list(dict.fromkeys(s.notebook for s in SECTIONS if s.anchor in claims))
 
 
+def run_breakages(plan: list[tuple[str, list[str]]], workdir: Path, jobs: int = 2) -> dict[str, list[dict]]:
+    """Run each ``(breakage, notebooks)`` of ``plan``, ``jobs`` at a time; each breakage's outcomes, by name.
+
+    One fresh server process (``--fork-server``) forks a child per breakage:
+    this process, which may have threads (a test runner's), never forks. The
+    server gets each breakage's patch with the plan, as this process has it.
+    """
+    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-m", "companion.sabotage", "--fork-server", str(workdir), str(jobs),
+                           json.dumps([(b, nbs, BREAKAGES[b][2]) for b, nbs in plan])], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+    return {b: _outcomes(workdir / b, notebooks, last) for b, notebooks in plan}
+
+
 def run_breakage(breakage: str, notebooks: list[str], workdir: Path) -> list[dict]:
-    """Execute notebooks at quick size in one fresh Python process with one breakage; return each one's checks or failure."""
-    patch_dir = workdir / breakage / "site"
-    patch_dir.mkdir(parents=True, exist_ok=True)
-    (patch_dir / "sitecustomize.py").write_text(_PRELUDE + BREAKAGES[breakage][2] + "\n")
-    build = workdir / breakage / "build"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(patch_dir), os.environ.get("PYTHONPATH")])),
-           "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "companion.sabotage", "--worker", str(build), *notebooks], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=900)
-    errors = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {}
+    """Execute notebooks at quick size in one fresh process with one breakage; return each one's checks or failure."""
+    return run_breakages([(breakage, notebooks)], workdir, jobs=1)[breakage]
+
+
+def _outcomes(folder: Path, notebooks: list[str], fallback: str) -> list[dict]:
+    """Each notebook's checks from its results JSON, or why it did not finish."""
+    errors_json = folder / "errors.json"
+    errors = json.loads(errors_json.read_text()) if errors_json.is_file() else {}
     outcomes = []
     for notebook in notebooks:
-        results = build / "results" / f"{notebook}.json"
+        results = folder / "build" / "results" / f"{notebook}.json"
         if results.is_file():
             doc = json.loads(results.read_text())
             outcomes.append({"notebook": notebook, "finished": True,
                              "checks": [dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]]})
         else:
-            last = errors.get(notebook) or (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            last = errors.get(notebook) or fallback
             outcomes.append({"notebook": notebook, "finished": False, "error": last[-300:], "checks": []})
     return outcomes
+
+
+def fork_server(workdir: Path, jobs: int, plan: list[tuple[str, list[str], str]]) -> None:
+    """Import what every breakage needs once, then fork one child per ``(breakage, notebooks, patch)``, ``jobs`` at a time."""
+    import matplotlib.pyplot  # noqa: F401 (imported once, before forking; so are NumPy and seaborn)
+    import seaborn  # noqa: F401
+
+    if "fa_core" in sys.modules:  # each child must import the science afresh, then patch it
+        raise RuntimeError("the sabotage server imported fa_core before forking")
+    running = 0
+    for breakage, notebooks, patch in plan:
+        if running == jobs:
+            os.wait()
+            running -= 1
+        if os.fork() == 0:  # the child: patch, run, record, and leave without running the parent's cleanup
+            status = 1
+            try:
+                _run_patched(patch, notebooks, workdir / breakage)
+                status = 0
+            finally:
+                os._exit(status)
+        running += 1
+    while running:
+        os.wait()
+        running -= 1
+
+
+def _run_patched(patch: str, notebooks: list[str], folder: Path) -> None:
+    """In a fresh child: apply the patch, run the notebooks, write errors.json (each one's error, or None)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        exec(compile(_PRELUDE + patch, f"<breakage {folder.name}>", "exec"), {})
+        errors = worker(folder / "build", notebooks)
+    except Exception as exc:  # the patch itself failed: every notebook reports it
+        errors = dict.fromkeys(notebooks, f"{type(exc).__name__}: {exc}".splitlines()[0])
+    (folder / "errors.json").write_text(json.dumps(errors))
 
 
 def worker(build: Path, notebooks: list[str]) -> dict:
@@ -127,7 +177,7 @@ def worker(build: Path, notebooks: list[str]) -> dict:
         try:
             cells.run(ROOT / "notebooks" / f"{notebook}.py", {"quick": True, "build_dir": str(build)})
             errors[notebook] = None
-        except Exception as exc:  # a failing check (results written) or a crash (none): run_breakage tells which
+        except Exception as exc:  # a failing check (results written) or a crash (none): _outcomes tells which
             errors[notebook] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return errors
 
@@ -139,9 +189,9 @@ def run(breakages=None, jobs: int = 2) -> dict:
     if unknown:
         raise ValueError(f"unknown breakage(s) {unknown}; valid: {sorted(BREAKAGES)}")
     longest_first = sorted(names, key=lambda b: -len(notebooks_for(BREAKAGES[b][1])))
-    with tempfile.TemporaryDirectory(prefix="fa-sabotage-") as tmp, ThreadPoolExecutor(jobs) as ex:
-        runs = ex.map(lambda b: run_breakage(b, notebooks_for(BREAKAGES[b][1]), Path(tmp)), longest_first)
-        by_job = {(b, o["notebook"]): o for b, outcomes in zip(longest_first, runs) for o in outcomes}
+    with tempfile.TemporaryDirectory(prefix="fa-sabotage-") as tmp:
+        runs = run_breakages([(b, notebooks_for(BREAKAGES[b][1])) for b in longest_first], Path(tmp), jobs)
+        by_job = {(b, o["notebook"]): o for b, outcomes in runs.items() for o in outcomes}
     matrix = {}
     for b in names:
         description, claims, _ = BREAKAGES[b]
@@ -159,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run the claim notebooks under deliberate breakages.")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "sabotage.json", help="where to write the matrix")
     ap.add_argument("--only", nargs="*", help=f"breakages to run (default all: {', '.join(BREAKAGES)})")
-    ap.add_argument("--worker", nargs="+", metavar=("BUILD", "NOTEBOOK"), help=argparse.SUPPRESS)
+    ap.add_argument("--fork-server", nargs=3, metavar=("WORKDIR", "JOBS", "PLAN"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.worker:  # inside run_breakage's process, with the breakage patched in by sitecustomize
-        print(json.dumps(worker(Path(args.worker[0]), args.worker[1:])))
+    if args.fork_server:  # run_breakages' server process
+        workdir, jobs, plan = args.fork_server
+        fork_server(Path(workdir), int(jobs), json.loads(plan))
         return 0
     matrix = run(args.only)
     args.out.parent.mkdir(parents=True, exist_ok=True)

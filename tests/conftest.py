@@ -95,3 +95,25 @@ def quick_build(tmp_path_factory, worker_id):
             failures_json.write_text(json.dumps(failures))
         failures = json.loads(failures_json.read_text())
     return build, failures
+
+
+def pytest_collection_modifyitems(items):
+    """Start the two expensive shared results first, side by side: the sabotage matrix and the quick build.
+
+    Under pytest-xdist's work-stealing schedule (pyproject.toml), worker i starts
+    with the i-th of equal contiguous shares of the tests, and idle workers steal
+    queued ones. So one test of each goes to the head of a share: the two start at
+    once on two workers (each runs two processes), and the short tests fill in
+    around them instead of waiting behind them at the end. Order only: every
+    test runs, alone or under any schedule.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    heavy = [next((item for item in items if pred(item)), None) for pred in (
+        lambda item: item.nodeid.endswith("test_every_breakage_is_caught_by_every_relevant_claim"),
+        lambda item: "quick_build" in getattr(item, "fixturenames", ()))]
+    heavy = [item for item in heavy if item is not None]
+    if workers < 2 or len(heavy) < 2:
+        return
+    rest = [item for item in items if item not in heavy]
+    share = len(items) // workers
+    items[:] = [heavy[0], *rest[:share - 1], heavy[1], *rest[share - 1:]]
