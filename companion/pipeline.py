@@ -16,6 +16,9 @@ What this adds to plain papermill:
   ``--keep-failed`` (``make run``) a notebook whose checks fail is kept, ✗ and all;
 * run timestamps are stripped, so rebuilds are byte-identical;
 * the kernel's transport is encrypted where it can be, so it prints no warning;
+* no idle time around the cells: the start-up handshake does not wait 0.2 s for
+  silence, the executed notebook is written once rather than after every cell,
+  and the kernel is stopped as soon as the last cell has replied;
 * one line when a notebook starts and one when it ends, with its wall time.
 
 Not an algorithm module: this one does I/O and runs kernels.
