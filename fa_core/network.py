@@ -28,6 +28,12 @@ from .rules import Rule
 from .start import Start, streams
 
 
+# With moments, a GD step forms Xᵀe/N (n×m per seed) when n·m is at most this: three products
+# instead of seven, faster while a step costs Python time rather than arithmetic (measured: 11%
+# faster at n·m = 600, 22% slower at 4096).
+RESIDUAL_UP_TO = 1024
+
+
 def _relu_grad(u: np.ndarray) -> np.ndarray:
     return (u > 0).astype(u.dtype)
 
@@ -74,6 +80,7 @@ class DataY:
             self._Sxx_Z = remember_last(lambda Z: (Z.mT @ Sxx_t).mT)
             self._Sxt_Ft = remember_last(lambda F: (F @ Sxt_t).mT)
         self._last = None  # (Z, W, XZ, σ(XZ), e) of the latest forward pass
+        self._last_M = None  # (Z, W, Xᵀe/N) of the latest GD step with moments
 
     def _forward(self, Z: np.ndarray, W: np.ndarray):
         """XZ, σ(XZ) and e = T − σ(XZ)W, computed once per (Z, W).
@@ -89,6 +96,13 @@ class DataY:
             last = self._last = (Z, W, U, H, self.T - H @ W)
         return last[2:]
 
+    def _moment_residual(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """Xᵀe/N = XᵀT/N − Σ̂ZW, shape (S, n, m), computed once per (Z, W) as :meth:`_forward` is."""
+        last = self._last_M
+        if last is None or last[0] is not Z or last[1] is not W:
+            last = self._last_M = (Z, W, self.moments[1] - self._Sxx_Z(Z) @ W)
+        return last[2]
+
     def hidden(self, Z: np.ndarray) -> np.ndarray:
         """Hidden activity σ(XZ), shape (S, N, r)."""
         if self._last is not None and self._last[0] is Z:
@@ -103,6 +117,8 @@ class DataY:
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
         """Xᵀ[(e Fᵀ) ⊙ σ′(XZ)] / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
         if self.moments:
+            if F is W and Z.shape[-2] * W.shape[-1] <= RESIDUAL_UP_TO:  # GD: Xᵀe/N serves both of its products
+                return self._moment_residual(Z, W) @ F.mT
             return self._Sxt_Ft(F) - self._Sxx_Z(Z) @ (W @ F.mT)
         U, _, E = self._forward(Z, W)
         back = E @ F.mT
@@ -113,6 +129,9 @@ class DataY:
     def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """σ(XG)ᵀ e / N: the second layer's update with hidden activity σ(XG), shape (S, r, m)."""
         if self.moments:
+            last = self._last_M
+            if last is not None and last[0] is Z and last[1] is W:
+                return G.mT @ last[2]
             return G.mT @ self.moments[1] - (G.mT @ self._Sxx_Z(Z)) @ W
         E = self.E(Z, W)
         return self.hidden(G).mT @ E / self.N

@@ -54,6 +54,19 @@ def test_moment_gradients_equal_sample_gradients(teacher):
     assert np.array_equal(a.sq_error(Z, W), b.sq_error(Z, W))
 
 
+@pytest.mark.parametrize("limit", [0, 10**9])  # the seven-product form; Xᵀe/N formed (GD: F is W)
+def test_moment_gradients_equal_sample_gradients_in_either_form(teacher, monkeypatch, limit):
+    t, X, T = teacher
+    monkeypatch.setattr(fa.network, "RESIDUAL_UP_TO", limit)
+    rng = np.random.default_rng(4)
+    Z, W = rng.standard_normal((2, 12, 3)), rng.standard_normal((2, 3, 9))
+    a, b = fa.network.DataY(X, T), fa.network.DataY(X, T, moments=True)
+    assert rel(a.E_Ft(Z, W, W), b.E_Ft(Z, W, W)) < 1e-13 and rel(a.Gt_E(Z, Z, W), b.Gt_E(Z, Z, W)) < 1e-13
+    assert (b._last_M is not None) == (limit > 0)
+    Z1 = Z + 0.1  # a new state: neither form may reuse the last one's products
+    assert rel(a.Gt_E(Z1, Z1, W), b.Gt_E(Z1, Z1, W)) < 1e-13 and rel(a.E_Ft(Z1, W, W), b.E_Ft(Z1, W, W)) < 1e-13
+
+
 def test_minibatches_are_deterministic_per_seed_and_reach_the_limit(teacher):
     t, X, T = teacher
     kw = dict(steps=4000, eta=0.1, batch_size=12, eta_decay=400.0)
