@@ -98,8 +98,9 @@ def run_breakages(plan: list[tuple[str, list[str]]], workdir: Path, jobs: int = 
     """
     env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-m", "companion.sabotage", "--fork-server", str(workdir), str(jobs),
-                           json.dumps([(b, nbs, BREAKAGES[b][2]) for b, nbs in plan])], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    plan_json = json.dumps([(b, nbs, BREAKAGES[b][2]) for b, nbs in plan])
+    server = [sys.executable, "-m", "companion.sabotage", "--fork-server", str(workdir), str(jobs), plan_json]
+    proc = subprocess.run(server, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
     return {b: _outcomes(workdir / b, notebooks, last) for b, notebooks in plan}
 
@@ -118,8 +119,8 @@ def _outcomes(folder: Path, notebooks: list[str], fallback: str) -> list[dict]:
         results = folder / "build" / "results" / f"{notebook}.json"
         if results.is_file():
             doc = json.loads(results.read_text())
-            outcomes.append({"notebook": notebook, "finished": True,
-                             "checks": [dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]]})
+            checks = [dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]]
+            outcomes.append({"notebook": notebook, "finished": True, "checks": checks})
         else:
             last = errors.get(notebook) or fallback
             outcomes.append({"notebook": notebook, "finished": False, "error": last[-300:], "checks": []})
@@ -127,7 +128,7 @@ def _outcomes(folder: Path, notebooks: list[str], fallback: str) -> list[dict]:
 
 
 def fork_server(workdir: Path, jobs: int, plan: list[tuple[str, list[str], str]]) -> None:
-    """Import what every breakage needs once, then fork one child per ``(breakage, notebooks, patch)``, ``jobs`` at a time."""
+    """Import what every breakage needs once, then fork a child per (breakage, notebooks, patch), ``jobs`` at once."""
     import matplotlib.pyplot  # noqa: F401 (imported once, before forking; so are NumPy and seaborn)
     import seaborn  # noqa: F401
 

@@ -79,7 +79,8 @@ def test_one_init_scale_per_seed_trains_several_start_sizes_as_one_batch(problem
 def test_a_deep_start_takes_one_init_scale_per_seed():
     one = fa.starting_point(12, 9, 3, [1, 2], init_scale=[0.0, 0.2], depth=3, rule="fa")
     alone = fa.starting_point(12, 9, 3, [2], init_scale=0.2, depth=3, rule="fa")
-    assert all(not layer[0].any() and np.array_equal(layer[1], other[0]) for layer, other in zip(one.layers, alone.layers))
+    for layer, other in zip(one.layers, alone.layers):
+        assert not layer[0].any() and np.array_equal(layer[1], other[0])
 
 
 @pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
