@@ -68,8 +68,7 @@ def render_notebook(ipynb: Path, dest: Path, cache: Path | None = None) -> dict:
     import nbformat
 
     data = ipynb.read_bytes()
-    key = hashlib.sha256(data + Path(__file__).read_bytes()).hexdigest()[:32]
-    cached = cache / f"{key}.html" if cache else None
+    cached = _cached_html(data, cache)
     nb = nbformat.reads(data.decode(), as_version=4)
     cells = {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +83,12 @@ def render_notebook(ipynb: Path, dest: Path, cache: Path | None = None) -> dict:
         shutil.copyfile(dest, tmp)
         tmp.replace(cached)  # whole files only, even with two reports writing at once
     return cells
+
+
+def _cached_html(data: bytes, cache: Path | None) -> Path | None:
+    """Where the page rendered from these notebook bytes by this report code is kept (None without a cache)."""
+    key = hashlib.sha256(data + Path(__file__).read_bytes()).hexdigest()[:32]
+    return cache / f"{key}.html" if cache else None
 
 
 @functools.cache
@@ -190,16 +195,19 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
 def render_all(notebooks: list[Path], out: Path, cache: Path) -> dict[str, dict]:
     """:func:`render_notebook` for each executed notebook into ``out``, in parallel where the OS can fork.
 
+    Only notebooks not in the cache are rendered, and only they get workers.
     The exporter is built before the workers fork, so each inherits it instead
     of importing nbconvert again. Returns each notebook's cell ids by name.
     """
     jobs = [(ipynb, out / f"{ipynb.stem}.html", cache) for ipynb in notebooks]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return {job[0].stem: render_notebook(*job) for job in jobs}
-    _exporter()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return dict(zip((job[0].stem for job in jobs), pool.map(render_notebook, *zip(*jobs))))
+    todo = [job for job in jobs if not _cached_html(job[0].read_bytes(), cache).is_file()]
+    workers = min(len(todo), os.cpu_count() or 1)
+    done = {}
+    if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
+        _exporter()
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = dict(zip((job[0].stem for job in todo), pool.map(render_notebook, *zip(*todo))))
+    return {job[0].stem: done[job[0].stem] if job[0].stem in done else render_notebook(*job) for job in jobs}
 
 
 def _write(build_dir: Path, out: Path) -> int:

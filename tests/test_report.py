@@ -124,6 +124,17 @@ def test_rendered_notebooks_are_cached_by_content(quick_build, tmp_path, monkeyp
         report.render_notebook(ipynb, tmp_path / "c.html", cache=cache)
 
 
+def test_a_report_whose_notebooks_are_all_cached_builds_no_exporter(quick_build, tmp_path, monkeypatch):
+    build, _ = quick_build
+    notebooks = [build / "notebooks" / f"{name}.ipynb" for name in ("separation", "beyond_depth")]
+    cache = tmp_path / "cache"
+    first = report.render_all(notebooks, tmp_path / "a", cache)
+    monkeypatch.setattr(report, "_exporter", lambda: 1 / 0)  # neither nbconvert nor a worker pool is needed now
+    assert report.render_all(notebooks, tmp_path / "b", cache) == first
+    assert all((tmp_path / "b" / f"{p.stem}.html").read_bytes() == (tmp_path / "a" / f"{p.stem}.html").read_bytes()
+               for p in notebooks)
+
+
 def test_unsanitized_rendering_is_what_the_sanitizer_would_return(quick_build):
     """The report skips nbconvert's HTML sanitizer; on this repository's notebooks it changes nothing."""
     import nbformat
