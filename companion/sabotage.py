@@ -7,8 +7,9 @@ repository's code is never edited), which then runs the cells of the notebooks
 it is relevant to at quick size (:mod:`companion.cells`: the same code and
 checks as a papermill run, without a kernel per notebook). The processes are
 forked from one server process that has imported NumPy, Matplotlib and seaborn
-but neither ``fa_core`` nor ``companion``, so each breakage starts from a clean
-copy of the science without paying for those imports again. The
+but not ``fa_core`` (nor the companion modules that import it), so each
+breakage patches a fresh copy of the science without paying for those imports
+again. The
 result is a matrix of breakages against claims: which checks turned ✗. Every
 claim must have at least one check that fails under every breakage relevant to
 it; ``tests/test_sabotage.py`` asserts that, and the report shows the matrix.
