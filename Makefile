@@ -5,8 +5,9 @@ SHELL := /bin/bash
 .SUFFIXES:
 
 PYTHON ?= python3
-# Notebooks are independent and single-threaded: `make` builds them one per core.
-JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
+# Notebooks are independent and single-threaded: `make` builds them one per core. (nproc
+# would answer 1 in a sub-make, which sees the OMP_NUM_THREADS=1 exported below.)
+JOBS   ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)
 VENV   := .venv
 # `make USE_CONDA=1` inside an active conda environment installs into it instead of creating .venv.
 ifeq ($(USE_CONDA),1)
@@ -47,13 +48,14 @@ NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 # A notebook depends on the science and on the tooling it runs with; never on the
 # report, the catalog or the docs tool, so editing those reruns no notebook.
 CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py companion/data.py \
-             companion/data/digits.csv.gz companion/figures.py companion/notebook.py companion/pipeline.py
+             companion/data/digits.csv.gz companion/figures.py companion/notebook.py companion/pipeline.py \
+             companion/warm.py
 
-.PHONY: all figures report docs sabotage environment test run params lab clean distclean venv bench bench-deps help
+.PHONY: all figures executed report docs sabotage environment test run params lab clean distclean venv bench \
+        bench-deps help
 # Build every figure, then the report, even if a notebook failed (its ✗ shows in the report); then fail.
 all:
-	@$(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=line figures; status=$$?; \
-	$(MAKE) --no-print-directory report || status=1; exit $$status
+	@$(MAKE) --no-print-directory figures; status=$$?; $(MAKE) --no-print-directory report || status=1; exit $$status
 
 help:
 	@echo "make             build .venv and regenerate every figure (build/)"
@@ -77,8 +79,13 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet $(if $(LOCK),--constraint $(LOCK)) -e '.[dev]'
 	@touch $@
 
-figures: $(NOTEBOOKS)
+# The notebooks, one per core, each forked from one process that has imported the libraries
+# they share (companion/warm.py) instead of starting two cold Python processes.
+figures: $(STAMP)
+	@TQDM_DISABLE=1 $(PY) -m companion.warm -- $(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=line executed
 	@echo "figures: $(BUILD)/figures   results: $(BUILD)/results   notebooks: $(BUILD)/notebooks"
+
+executed: $(NOTEBOOKS)
 
 $(BUILD)/notebooks/%.ipynb: notebooks/%.py $(CORE) $(STAMP)
 	@mkdir -p $(@D)

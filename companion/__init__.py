@@ -10,6 +10,8 @@ Modules:
 - ``figures``: the figure style, byte-stable figure files and repeated figure idioms;
 - ``data``: the real data set shipped in ``companion/data/`` (the digits), checksum-verified;
 - ``pipeline``: executes a jupytext notebook with papermill (``make``);
+- ``warm``: ``make``'s notebooks forked, kernels included, from one process
+  that has imported the libraries once;
 - ``report``: the offline HTML claims report (``make report``);
 - ``docs``: refreshes ``docs/`` and the README gallery (``make docs``).
 

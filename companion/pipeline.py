@@ -19,7 +19,9 @@ What this adds to plain papermill:
 * no idle time around the cells: the start-up handshake does not wait 0.2 s for
   silence, the executed notebook is written once rather than after every cell,
   and the kernel is stopped as soon as the last cell has replied;
-* one line when a notebook starts and one when it ends, with its wall time.
+* one line when a notebook starts and one when it ends, with its wall time;
+* under ``make``, warm starts: :mod:`companion.warm` runs this in a process
+  forked from one that has imported the libraries, and the kernel is forked too.
 
 Not an algorithm module: this one does I/O and runs kernels.
 """
@@ -190,6 +192,10 @@ def stale_outputs(name: str, output: Path, build_dir: Path) -> list[Path]:
     return [output, build / "results" / f"{name}.json", build / "figures" / name]
 
 
+# Set by companion.warm in a forked pipeline: a process ready to become this notebook's kernel.
+kernel_seed = None
+
+
 class ChecksFailed(RuntimeError):
     """The notebook ran to its end, but some of its checks are ✗."""
 
@@ -241,6 +247,16 @@ def _kernel_manager_class(log_path: Path | None = None):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             # The kernel's own log (e.g. "KeyboardInterrupt caught" as it shuts down) goes to a file, not the
             # console; a failing cell's traceback is in the executed notebook and papermill's error.
+            global kernel_seed
+            seed, kernel_seed = kernel_seed, None  # a seed becomes one kernel
+            if seed is not None and seed.serves(kernel_cmd):  # under companion.warm: fork, do not exec
+                prov = self.provisioner
+                env = {**kw["env"], "JPY_PARENT_PID": str(os.getpid())}  # as jupyter_client's launcher sets it
+                prov.process = seed.launch(kernel_cmd, env, kw.get("cwd") or os.getcwd(),
+                                           None if log_path is None else str(log_path))
+                prov.pid, prov.pgid, prov.cwd = prov.process.pid, None, kw.get("cwd")
+                self._reconcile_connection_info(prov.connection_info)
+                return
             if log_path is not None:
                 kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 (closed by the subprocess's exit)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -320,6 +336,12 @@ def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_fail
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # a command line: under `python -m companion.warm` (make), the server runs it, warm
+        from . import warm
+
+        status = warm.request(sys.argv[1:])
+        if status is not None:
+            return status
     ap = argparse.ArgumentParser(description="Execute a fa-companion notebook with papermill.")
     ap.add_argument("source", type=Path, help="jupytext .py source under notebooks/")
     ap.add_argument("--output", type=Path, help="executed .ipynb to write")

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,13 +73,40 @@ def once_per_run(tmp_path_factory, worker_id: str, name: str):
         done.touch()
 
 
+@contextmanager
+def warm_server():
+    """A companion.warm server for pipelines started by a test; yields the environment that reaches it.
+
+    The server and its clients share one environment, without pytest's per-test
+    variable (a changing variable would make every pipeline run cold).
+    """
+    import tempfile
+
+    from companion.warm import SOCKET_ENV
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    folder = Path(tempfile.mkdtemp(prefix="fa-warm-test-"))  # short: a socket path has at most 107 bytes
+    path = folder / "socket"
+    server = subprocess.Popen([sys.executable, "-m", "companion.warm", "--socket", str(path)], cwd=ROOT, env=env,
+                              stdin=subprocess.PIPE)
+    try:
+        while not path.exists() and server.poll() is None:
+            time.sleep(0.01)
+        assert server.poll() is None, "the warm server did not start"
+        yield {**env, SOCKET_ENV: str(path)}
+    finally:
+        server.stdin.close()
+        assert server.wait(timeout=60) == 0
+        folder.rmdir()
+
+
 @pytest.fixture(scope="session")
 def quick_build(tmp_path_factory, worker_id):
     """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below.
 
-    Two notebooks run at a time, each through the pipeline's command line in its own
-    process, as `make -j2` runs them (papermill is not safe to run in two threads of one
-    process). Returns the build folder and, for each notebook that failed, its error.
+    Two notebooks run at a time, each through the pipeline's command line, warm
+    (companion.warm), as `make -j2` runs them. Returns the build folder and, for
+    each notebook that failed, its error.
     """
     with once_per_run(tmp_path_factory, worker_id, "quick_build") as (build, produce):
         failures_json = build / "failures.json"
@@ -87,10 +115,10 @@ def quick_build(tmp_path_factory, worker_id):
                 out = build / "notebooks" / f"{source.stem}.ipynb"
                 proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(source), "--quick",
                                        "--build-dir", str(build), "--output", str(out)],
-                                      cwd=ROOT, capture_output=True, text=True, timeout=900)
+                                      cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
                 return source.stem, (proc.stderr.strip() or proc.stdout.strip()) if proc.returncode else None
 
-            with ThreadPoolExecutor(2) as pool:
+            with warm_server() as env, ThreadPoolExecutor(2) as pool:
                 failures = {stem: err for stem, err in pool.map(execute, SOURCES) if err}
             failures_json.write_text(json.dumps(failures))
         failures = json.loads(failures_json.read_text())

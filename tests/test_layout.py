@@ -74,7 +74,7 @@ def test_every_notebook_has_one_parameters_cell_then_start():
 
 def _make_dry_run(build, touched):
     env = {**os.environ, "MAKEFLAGS": ""}
-    out = subprocess.run(["make", "-n", "--no-print-directory", f"BUILD={build}", "-W", touched, "figures"], cwd=ROOT,
+    out = subprocess.run(["make", "-n", "--no-print-directory", f"BUILD={build}", "-W", touched, "executed"], cwd=ROOT,
                          capture_output=True, text=True, env=env, check=True).stdout
     return out.count("companion.pipeline")
 
