@@ -97,13 +97,44 @@ def _exporter():
 
     Markdown and outputs are written to the page as they are: the notebooks are
     this repository's own, so nbconvert's HTML sanitizer (half the rendering
-    time) would only reparse what it then returns unchanged.
+    time) would only reparse what it then returns unchanged. The page is also
+    not reparsed for its accessibility attributes (three quarters of what was
+    left): :func:`_accessible` adds the same ones to the text.
+    ``tests/test_report.py`` checks that the page is, as a document, the one
+    nbconvert's own exporter returns.
     """
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    exporter = HTMLExporter(template_name="lab", filters={"clean_html": _as_text})
+    class PageExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # HTMLExporter's own steps, up to the template's output; then _accessible instead of BeautifulSoup
+            info = nb.metadata.get("language_info", {})
+            lexer = info.get("pygments_lexer", info.get("name"))
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code",
+                                 self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
+                                                                           parent=self, resources=resources))
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _accessible(page), resources
+
+    exporter = PageExporter(template_name="lab", filters={"clean_html": _as_text})
     exporter.template  # noqa: B018 (compiled now: forked workers inherit it)
     return exporter
+
+
+_NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
+# A div whose class list holds a cell's input or an output: keyboard-focusable, as nbconvert makes them.
+_FOCUSABLE = re.compile(r'<div class="((?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?)"')
+
+
+def _accessible(page: str) -> str:
+    """nbconvert's accessibility pass, on the text: alternative text for every image, focusable cells."""
+    page = _NO_ALT.sub('<img alt="No description has been provided for this image"', page)
+    return _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', page)
 
 
 def _as_text(element) -> str:
