@@ -39,10 +39,12 @@ PYVER := $(shell $(PYTHON) -c 'import sys; print(f"{sys.version_info[0]}{sys.ver
 LOCK  := $(wildcard requirements/lock-py$(PYVER).txt)
 
 # The explorer (notebooks/explore.py) is for playing: make runs only the notebooks that check claims.
-# Longest first (warm times on two cores, bench/profile_notebooks.py), so the two jobs of
-# `make -j2` finish together instead of one slow notebook starting last.
-FIRST     := $(wildcard $(patsubst %,notebooks/%.py,linear_network convergence beyond_rules separation beyond_nonlinear \
-             orthogonal beyond_real_data beyond_depth))
+# Longest first (times of `make` on two cores; the quick sizes order differently), so the two
+# jobs of `make -j2` finish together instead of one slow notebook starting last.
+ORDER     := $(if $(QUICK),linear_network convergence beyond_nonlinear beyond_real_data separation beyond_rules \
+             orthogonal beyond_depth,linear_network convergence beyond_rules separation beyond_nonlinear orthogonal \
+             beyond_real_data beyond_depth)
+FIRST     := $(wildcard $(patsubst %,notebooks/%.py,$(ORDER)))
 SOURCES   := $(FIRST) $(filter-out notebooks/explore.py $(FIRST),$(sort $(wildcard notebooks/*.py)))
 NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 # A notebook depends on the science and on the tooling it runs with; never on the

@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The code whose change can change a figure or a number: the science, the
 # notebooks, the tooling a notebook runs with, and the pinned versions.
 PRODUCERS = ("fa_core/*.py", "notebooks/*.py", "companion/claims.py", "companion/data.py", "companion/data/*.gz",
-             "companion/figures.py", "companion/notebook.py", "companion/pipeline.py", "companion/warm.py",
-             "requirements/lock-*.txt")
+             "companion/figures.py", "companion/notebook.py", "companion/pipeline.py", "requirements/lock-*.txt")
 GALLERY_START = "<!-- gallery: written by `make docs` from companion/catalog.py; edit it there -->"
 GALLERY_END = "<!-- /gallery -->"
 

@@ -16,6 +16,7 @@ What a notebook computes is unchanged: the same code runs on the same modules,
 imported with the same environment (make's), and the executed notebooks,
 figures and results are byte-identical to cold runs (``tests/test_warm.py``).
 Without the socket, or if it does not answer, the pipeline runs cold as before.
+(In ``ps``, the forked pipelines and kernels show the server's command line.)
 """
 from __future__ import annotations
 
@@ -99,8 +100,7 @@ def serve(command: list[str], path: str | None = None) -> int:
     except KeyboardInterrupt:
         pass  # Ctrl-C reached the whole process group: the command and the pipelines stop on their own
     finally:
-        for pid in children:  # pipelines still running once the command has ended have no one to report to
-            _kill(pid)
+        _stop(children)
         server.close()
         os.unlink(path)
         if folder:
@@ -117,12 +117,23 @@ def _stdin_watcher():
     return lambda: not (sel.select(0) and not os.read(sys.stdin.fileno(), 4096))
 
 
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+def _stop(children: set[int], grace: float = 10.0) -> None:
+    """Let pipelines still running (after Ctrl-C) remove their temporary files and kernels, then stop the rest.
+
+    A pipeline stopped by SIGTERM cleans up too (see :func:`_child`).
+    """
+    import time
+
+    deadline = time.monotonic() + grace
+    while children and time.monotonic() < deadline:
+        children -= {pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]}
+        time.sleep(0.05)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -149,6 +160,7 @@ def _child(conn: socket.socket, env: dict[str, str]) -> None:
     """Take one request: the client's streams, folder and environment; run the pipeline; send its status."""
     reply = 1
     try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still run the pipeline's cleanup
         request, fds = _receive(conn)
         differ = differences(env, request["env"])
         if differ:
@@ -198,7 +210,10 @@ def request(argv: list[str]) -> int | None:
         message = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
         socket.send_fds(conn, [message], [0, 1, 2])
         conn.shutdown(socket.SHUT_WR)
-        reply = b"".join(iter(lambda: conn.recv(4096), b""))
+        try:
+            reply = b"".join(iter(lambda: conn.recv(4096), b""))
+        except KeyboardInterrupt:  # Ctrl-C: the pipeline, in the same process group, stops and cleans up itself
+            return 130
     if not reply:
         print(f"the warm pipeline for {argv} ended without a status", file=sys.stderr)
         return 1

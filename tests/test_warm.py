@@ -85,3 +85,28 @@ def test_the_server_never_imports_what_each_kernel_must_import_itself():
             "try:\n    warm.preload()\nexcept RuntimeError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120).stdout
     assert "['ipykernel.kernelapp'] which must be imported by each kernel" in out.replace(",", ""), out
+
+
+def test_a_stopped_warm_pipeline_removes_its_files_and_its_kernel(tmp_path, env):
+    """SIGTERM (the server stopping a pipeline after Ctrl-C) still runs the pipeline's cleanup."""
+    import os
+    import signal
+    import time
+
+    pids = tmp_path / "pids"
+    slow = tmp_path / "slow.py"
+    slow.write_text(PROBE.replace("import sys", f"import os, time\nopen({str(pids)!r}, 'w').write("
+                                                 "f'{os.getppid()} {os.getpid()}')\ntime.sleep(120)"))
+    out = tmp_path / "out"
+    client = subprocess.Popen([sys.executable, "-m", "companion.pipeline", str(slow), "--build-dir", str(out)],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pipeline_pid, kernel_pid = map(int, pids.read_text().split())
+    os.kill(pipeline_pid, signal.SIGTERM)
+    assert client.wait(timeout=60) == 143  # as a process stopped by SIGTERM
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel_pid, 0)
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == []
