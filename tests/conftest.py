@@ -101,7 +101,14 @@ def warm_server():
 
 
 @pytest.fixture(scope="session")
-def quick_build(tmp_path_factory, worker_id):
+def warm_env():
+    """The environment of pipelines that run on this test process's warm server (one per pytest-xdist worker)."""
+    with warm_server() as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def quick_build(tmp_path_factory, worker_id, warm_env):
     """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below.
 
     Two notebooks run at a time, each through the pipeline's command line, warm
@@ -118,7 +125,8 @@ def quick_build(tmp_path_factory, worker_id):
                                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
                 return source.stem, (proc.stderr.strip() or proc.stdout.strip()) if proc.returncode else None
 
-            with warm_server() as env, ThreadPoolExecutor(2) as pool:
+            env = warm_env
+            with ThreadPoolExecutor(2) as pool:
                 failures = {stem: err for stem, err in pool.map(execute, SOURCES) if err}
             failures_json.write_text(json.dumps(failures))
         failures = json.loads(failures_json.read_text())

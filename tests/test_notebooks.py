@@ -184,16 +184,19 @@ def test_failed_notebook_leaves_no_output(tmp_path):
 
 
 @pytest.mark.notebook
-def test_rebuilds_are_byte_identical(tmp_path):
-    """Same parameters, two clean runs: identical notebook, figures and results."""
+def test_rebuilds_are_byte_identical(tmp_path, warm_env):
+    """Same parameters, two clean runs as make runs them (warm): identical notebook, figures and results."""
+    import subprocess
+    import sys
+
     source = ROOT / "notebooks" / "separation.py"
     digests = []
     build = tmp_path / "build"  # the same folder (build_dir is a parameter), emptied between runs
     for _ in range(2):
         shutil.rmtree(build, ignore_errors=True)
-        out = build / "notebooks" / "separation.ipynb"
-        out.parent.mkdir(parents=True)
-        pipeline.execute(source, out, {"quick": True}, build)
+        proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(source), "--quick", "--build-dir",
+                               str(build)], cwd=ROOT, env=warm_env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
         files = sorted(p for p in build.rglob("*") if p.is_file())
         digests.append({p.relative_to(build).as_posix(): p.read_bytes() for p in files})
     assert digests[0].keys() == digests[1].keys() and len(digests[0]) > 4

@@ -7,7 +7,7 @@ import pytest
 
 from companion import warm
 from companion.warm import INLINE, SOCKET_ENV
-from conftest import ROOT, warm_server
+from conftest import ROOT
 
 # A kernel that reports whether it was forked warm: a cold kernel has never imported papermill.
 PROBE = ('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n'
@@ -23,11 +23,9 @@ def cold(env):
     return {k: v for k, v in env.items() if k != SOCKET_ENV}
 
 
-@pytest.fixture(scope="module")
-def env():
-    """One warm server for this module's tests (each start imports the libraries again)."""
-    with warm_server() as env:
-        yield env
+@pytest.fixture
+def env(warm_env):
+    return warm_env
 
 
 @pytest.mark.notebook
