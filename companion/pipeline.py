@@ -35,6 +35,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Empty
 
 from . import EXPLICIT_ENV
 
@@ -208,9 +209,33 @@ def _kernel_manager_class(log_path: Path | None = None):
     """
     import zmq
     from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.channels import AsyncZMQSocketChannel
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Type
+
+    class PollingChannel(AsyncZMQSocketChannel):
+        async def get_msg(self, timeout=None):
+            """A message, waiting at most ``timeout`` seconds, in polls of at most 0.1 s.
+
+            Under load, an asyncio wait on a ZeroMQ socket sometimes misses the
+            wake-up for a message that has arrived: a widget notebook's
+            execute_reply, sent on time, was read only when the wait timed out
+            10 s later, and with no timeout it would wait forever. A new poll
+            every 0.1 s sees it.
+            """
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                step = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
+                try:
+                    return await super().get_msg(timeout=step)
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
 
     class ReadyClient(AsyncKernelClient):
+        shell_channel_class = Type(PollingChannel)
+        iopub_channel_class = Type(PollingChannel)
+
         async def wait_for_ready(self, timeout=None):
             """jupyter_client's start-up handshake, minus its idle wait at the end.
 

@@ -52,13 +52,15 @@ def test_curves_end_at_the_closed_form_limits(spectrum_name, rule):
 def test_the_explorer_notebook_executes(tmp_path):
     ipynb = pipeline.to_ipynb(EXPLORER, tmp_path / "explore.ipynb")
     out = tmp_path / "out.ipynb"
-    # Under load (pytest-xdist runs kernels side by side), a message of this widget notebook's kernel
-    # sometimes never reaches papermill, which then waited forever. Each cell takes seconds, so a
-    # 10 s bound is safe: with it papermill waits at most that long for the message and carries on
-    # (seen as a 13 s run instead of 3 s). Should a cell itself time out, one more attempt tells a
-    # lost reply from a notebook that really hangs.
-    cmd = [sys.executable, "-m", "papermill", str(ipynb), str(out), "-p", "steps", "300", "-p", "seeds", "2",
-           "-k", "python3", "--cwd", str(EXPLORER.parent), "--no-progress-bar", "--execution-timeout", "10"]
+    # Through the pipeline's kernel client, which polls: under load (pytest-xdist runs kernels side by
+    # side), a plain asyncio wait on a kernel socket sometimes missed this widget notebook's reply
+    # until its timeout. The 10 s bound stays, in case: should a cell time out, one more attempt
+    # tells a missed reply from a notebook that really hangs.
+    run = ("import sys, papermill; from companion import pipeline; papermill.execute_notebook(sys.argv[1], "
+           "sys.argv[2], parameters=dict(steps=300, seeds=2), kernel_name='python3', cwd=sys.argv[3], "
+           "progress_bar=False, execution_timeout=10, shutdown_kernel='immediate', "
+           "kernel_manager_class=pipeline._kernel_manager_class())")
+    cmd = [sys.executable, "-c", run, str(ipynb), str(out), str(EXPLORER.parent)]
     for attempt in (1, 2):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if proc.returncode == 0:

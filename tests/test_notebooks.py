@@ -143,6 +143,51 @@ def test_the_kernel_handshake_drains_iopub_without_waiting():
     assert restored
 
 
+def test_the_kernel_channels_wait_in_polls_of_at_most_a_tenth_of_a_second():
+    """A missed wake-up costs at most 0.1 s: every wait is a series of short polls, until the message or the timeout."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    from jupyter_client.session import Session
+
+    channel_class = pipeline._kernel_manager_class()(kernel_name="python3").client().shell_channel_class
+    polls = []
+    plain = AsyncZMQSocketChannel.get_msg
+
+    async def recording(self, timeout=None):
+        polls.append(timeout)
+        return await plain(self, timeout)
+
+    async def scenario():
+        ctx, session = zmq.asyncio.Context(), Session()
+        a, b = ctx.socket(zmq.PAIR), zmq.Context.shadow(ctx.underlying).socket(zmq.PAIR)
+        a.bind("inproc://polls")
+        b.connect("inproc://polls")
+        channel = channel_class(a, session)
+        t0 = time.monotonic()
+        try:
+            await channel.get_msg(timeout=0.35)
+            raise AssertionError("no message was sent")
+        except Empty:
+            waited = time.monotonic() - t0
+        asyncio.get_running_loop().call_later(0.3, lambda: session.send(b, "ping", {"n": 1}))
+        msg = await channel.get_msg(timeout=None)
+        a.close(linger=0), b.close(linger=0), ctx.term()
+        return waited, msg
+
+    AsyncZMQSocketChannel.get_msg = recording
+    try:
+        waited, msg = asyncio.run(scenario())
+    finally:
+        AsyncZMQSocketChannel.get_msg = plain
+    assert 0.35 <= waited < 1.0 and msg["content"] == {"n": 1}
+    assert len(polls) >= 6 and max(polls) <= 0.1, polls
+
+
 def test_quick_sizes_never_override_a_value_you_set(monkeypatch, tmp_path):
     from companion import EXPLICIT_ENV
     from companion.notebook import start
