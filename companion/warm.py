@@ -96,7 +96,7 @@ def serve(command: list[str], path: str | None = None) -> int:
                     _child(conn, env)
                 conn.close()
                 children.add(pid)
-            children -= {pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]}
+            _reap(children)
     except KeyboardInterrupt:
         pass  # Ctrl-C reached the whole process group: the command and the pipelines stop on their own
     finally:
@@ -117,6 +117,11 @@ def _stdin_watcher():
     return lambda: not (sel.select(0) and not os.read(sys.stdin.fileno(), 4096))
 
 
+def _reap(children: set[int]) -> None:
+    """Remove from ``children`` the pipelines that have ended, collecting their exit statuses."""
+    children -= {pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]}
+
+
 def _stop(children: set[int], grace: float = 10.0) -> None:
     """Let pipelines still running (after Ctrl-C) remove their temporary files and kernels, then stop the rest.
 
@@ -126,7 +131,7 @@ def _stop(children: set[int], grace: float = 10.0) -> None:
 
     deadline = time.monotonic() + grace
     while children and time.monotonic() < deadline:
-        children -= {pid for pid in children if os.waitpid(pid, os.WNOHANG)[0]}
+        _reap(children)
         time.sleep(0.05)
     for pid in children:
         try:
@@ -143,6 +148,13 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     while chunk := conn.recv(1 << 16):
         chunks.append(chunk)
     return json.loads(b"".join(chunks)), fds
+
+
+def _redirect(pairs) -> None:
+    """Make each standard stream ``target`` the open file ``fd``, for each (fd, target), and close ``fd``."""
+    for fd, target in pairs:
+        os.dup2(fd, target)
+        os.close(fd)
 
 
 def differences(server: dict[str, str], client: dict[str, str]) -> list[str]:
@@ -166,9 +178,7 @@ def _child(conn: socket.socket, env: dict[str, str]) -> None:
         if differ:
             reply = {"cold": differ}
             return
-        for fd, target in zip(fds, (0, 1, 2)):
-            os.dup2(fd, target)
-            os.close(fd)
+        _redirect(zip(fds, (0, 1, 2)))
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -267,10 +277,10 @@ class KernelSeed:
 
     @staticmethod
     def _become_kernel(request: dict) -> None:
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
+        streams = [(os.open(os.devnull, os.O_RDWR), 0)]
         if request["log"] is not None:
-            os.dup2(os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2)
+            streams.append((os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2))
+        _redirect(streams)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])

@@ -73,6 +73,17 @@ def once_per_run(tmp_path_factory, worker_id: str, name: str):
         done.touch()
 
 
+def run_pipeline(*args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m companion.pipeline ARGS`` from the repository root, as make runs it; output captured."""
+    return subprocess.run([sys.executable, "-m", "companion.pipeline", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def build_files(build: Path) -> dict[str, bytes]:
+    """Every file a build wrote, by its path relative to the build folder."""
+    return {p.relative_to(build).as_posix(): p.read_bytes() for p in sorted(build.rglob("*")) if p.is_file()}
+
+
 @contextmanager
 def warm_server():
     """A companion.warm server for pipelines started by a test; yields the environment that reaches it.
@@ -120,12 +131,9 @@ def quick_build(tmp_path_factory, worker_id, warm_env):
         if produce:
             def execute(source):
                 out = build / "notebooks" / f"{source.stem}.ipynb"
-                proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(source), "--quick",
-                                       "--build-dir", str(build), "--output", str(out)],
-                                      cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                proc = run_pipeline(source, "--quick", "--build-dir", build, "--output", out, env=warm_env, timeout=900)
                 return source.stem, (proc.stderr.strip() or proc.stdout.strip()) if proc.returncode else None
 
-            env = warm_env
             with ThreadPoolExecutor(2) as pool:
                 failures = {stem: err for stem, err in pool.map(execute, SOURCES) if err}
             failures_json.write_text(json.dumps(failures))

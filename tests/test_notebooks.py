@@ -10,7 +10,7 @@ import pytest
 from companion import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-from conftest import EXPLORER, SOURCES  # noqa: E402
+from conftest import EXPLORER, SOURCES, build_files, run_pipeline  # noqa: E402
 IDS = [p.stem for p in SOURCES]
 
 
@@ -101,13 +101,9 @@ def test_a_run_whose_checks_fail_keeps_its_notebook(tmp_path):
 
 
 def test_the_pipeline_prints_a_start_and_an_end_line_and_no_kernel_warning(tmp_path):
-    import subprocess
-    import sys
-
     ok = tmp_path / "ok.py"
     ok.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nx = 1\n')
-    proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(ok), "--build-dir", str(tmp_path)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = run_pipeline(ok, "--build-dir", tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["start", "ok"] and lines[-1].split()[:2] == ["done", "ok"] and len(lines) == 2
@@ -231,19 +227,14 @@ def test_failed_notebook_leaves_no_output(tmp_path):
 @pytest.mark.notebook
 def test_rebuilds_are_byte_identical(tmp_path, warm_env):
     """Same parameters, two clean runs as make runs them (warm): identical notebook, figures and results."""
-    import subprocess
-    import sys
-
     source = ROOT / "notebooks" / "separation.py"
     digests = []
     build = tmp_path / "build"  # the same folder (build_dir is a parameter), emptied between runs
     for _ in range(2):
         shutil.rmtree(build, ignore_errors=True)
-        proc = subprocess.run([sys.executable, "-m", "companion.pipeline", str(source), "--quick", "--build-dir",
-                               str(build)], cwd=ROOT, env=warm_env, capture_output=True, text=True, timeout=300)
+        proc = run_pipeline(source, "--quick", "--build-dir", build, env=warm_env)
         assert proc.returncode == 0, proc.stderr
-        files = sorted(p for p in build.rglob("*") if p.is_file())
-        digests.append({p.relative_to(build).as_posix(): p.read_bytes() for p in files})
+        digests.append(build_files(build))
     assert digests[0].keys() == digests[1].keys() and len(digests[0]) > 4
     different = [name for name in digests[0] if digests[0][name] != digests[1][name]]
     assert not different, different

@@ -7,16 +7,11 @@ import pytest
 
 from companion import warm
 from companion.warm import INLINE, SOCKET_ENV
-from conftest import ROOT
+from conftest import ROOT, build_files, run_pipeline
 
 # A kernel that reports whether it was forked warm: a cold kernel has never imported papermill.
 PROBE = ('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n'
          '# %%\nimport sys\nprint("papermill in the kernel:", "papermill" in sys.modules)\n')
-
-
-def pipeline(args, env, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "companion.pipeline", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def cold(env):
@@ -35,9 +30,9 @@ def test_a_warm_notebook_is_byte_identical_to_a_cold_one(tmp_path, env):
     for mode, e in (("warm", env), ("cold", cold(env))):
         build = tmp_path / "build"  # one folder for both (the notebook records build_dir), emptied between
         shutil.rmtree(build, ignore_errors=True)
-        proc = pipeline([source, "--quick", "--build-dir", build], e)
+        proc = run_pipeline(source, "--quick", "--build-dir", build, env=e)
         assert proc.returncode == 0, proc.stderr
-        outputs[mode] = {p.relative_to(build).as_posix(): p.read_bytes() for p in build.rglob("*") if p.is_file()}
+        outputs[mode] = build_files(build)
     assert outputs["warm"].keys() == outputs["cold"].keys() and len(outputs["warm"]) >= 3
     assert [name for name in outputs["warm"] if outputs["warm"][name] != outputs["cold"][name]] == []
 
@@ -46,7 +41,7 @@ def test_a_warm_pipeline_forks_its_kernel_and_reports_like_a_cold_one(tmp_path, 
     probe, bad = tmp_path / "probe.py", tmp_path / "bad.py"
     probe.write_text(PROBE)
     bad.write_text(PROBE.replace("import sys", 'raise RuntimeError("deliberate")'))
-    runs = {name: pipeline([src, "--build-dir", tmp_path / name], e) for name, src, e in (
+    runs = {name: run_pipeline(src, "--build-dir", tmp_path / name, env=e) for name, src, e in (
         ("warm", probe, env), ("cold", probe, cold(env)), ("bad", bad, env),
         ("tqdm_differs", probe, {**env, "TQDM_DISABLE": "0"}))}
     text = {name: (tmp_path / name / "notebooks" / "probe.ipynb") for name in runs}
@@ -61,11 +56,11 @@ def test_a_warm_pipeline_forks_its_kernel_and_reports_like_a_cold_one(tmp_path, 
 
 
 def test_a_usage_error_and_a_missing_server_behave_as_without_warm(tmp_path, env):
-    usage = pipeline(["no_such.py"], env)
+    usage = run_pipeline("no_such.py", env=env)
     assert usage.returncode == 2 and "no such notebook source" in usage.stderr
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
-    gone = pipeline([probe, "--build-dir", tmp_path], {**env, SOCKET_ENV: str(tmp_path / "gone")})
+    gone = run_pipeline(probe, "--build-dir", tmp_path, env={**env, SOCKET_ENV: str(tmp_path / "gone")})
     assert gone.returncode == 0, gone.stderr  # no server answers: the pipeline ran cold
 
 
