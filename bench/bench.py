@@ -20,6 +20,7 @@ starting point) is reported separately. Competitors that loop over seeds are tim
 to S where a full run would take minutes (marked "extrapolated" in the JSON). Ratios are against
 the reduced engine on the same problem, measured in this same process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,19 @@ K, R = 50, 5
 
 # -- competitors -------------------------------------------------------------
 
+
 def run_fa_core(target, seeds, steps, engine):
-    return fa.train(target, R, "fa", steps=steps, eta=ETA, seeds=seeds, init_scale=0.1,
-                    record_at=[0, steps], engine=engine)
+    return fa.train(
+        target,
+        R,
+        "fa",
+        steps=steps,
+        eta=ETA,
+        seeds=seeds,
+        init_scale=0.1,
+        record_at=[0, steps],
+        engine=engine,
+    )
 
 
 def start(target, seed):
@@ -74,6 +85,7 @@ def torch_available():
         return None
     try:
         from biotorch.layers import fa as bfa  # noqa: F401
+
         return "biotorch"
     except Exception:  # biotorch is optional and old; any import failure means fall back
         return "custom-autograd"
@@ -156,6 +168,7 @@ def torch_factors(models, flavour):
 
 # -- correctness -------------------------------------------------------------
 
+
 def agreement(flavour):
     """Max relative difference of each competitor's (Z, W) after 20 steps vs fa_core dense."""
     target = fa.make_target(fa.low_rank_spectrum(K), 120, 100, rng=0)
@@ -172,6 +185,7 @@ def agreement(flavour):
 
 # -- timing ------------------------------------------------------------------
 
+
 def per_step(fn, budget, repeats=3, max_steps=1_000_000):
     """Seconds per step, with the setup time (a 0-step call) subtracted.
 
@@ -179,6 +193,7 @@ def per_step(fn, budget, repeats=3, max_steps=1_000_000):
     setup, so a cheap step is never lost in the setup's noise. Returns the
     minimum over ``repeats`` and the setup time.
     """
+
     def timed(steps):
         t0 = time.perf_counter()
         fn(steps)
@@ -202,7 +217,11 @@ def time_competitor(name, target, S, budget, flavour, max_seed_loop):
     else:
         measured = min(S, max_seed_loop)
         sub = seeds[:measured]
-        fn = (lambda st: loop_numpy(target, sub, st)) if name == "loop" else (lambda st: loop_torch(target, sub, st, flavour))
+        fn = (
+            (lambda st: loop_numpy(target, sub, st))
+            if name == "loop"
+            else (lambda st: loop_torch(target, sub, st, flavour))
+        )
         scale = S / measured
     sec, setup = per_step(fn, budget, repeats=3 if name == "reduced" else 1)
     return sec * scale, setup * scale, measured != S
@@ -214,16 +233,28 @@ USER_STEPS = 200
 def user_path(n: int, S: int, dense_step: float, dense_setup: float) -> dict:
     """A user's own dense ndarray Y: fa.train(Y, ...) timed whole (factorization included), against the dense
     engine's time for the same run (its setup plus USER_STEPS steps at the per-step time measured above)."""
-    Y = fa.make_target(fa.low_rank_spectrum(K), n, n, rng=0).Y.copy()  # a plain array: no factors to reuse
+    Y = fa.make_target(
+        fa.low_rank_spectrum(K), n, n, rng=0
+    ).Y.copy()  # a plain array: no factors to reuse
     t0 = time.perf_counter()
     fa.Target.from_matrix(Y)
     factor = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fa.train(Y, R, "fa", steps=USER_STEPS, eta=ETA, seeds=S, init_scale=0.1, record_at=[0, USER_STEPS])
+    fa.train(
+        Y, R, "fa", steps=USER_STEPS, eta=ETA, seeds=S, init_scale=0.1, record_at=[0, USER_STEPS]
+    )
     total = time.perf_counter() - t0
     dense_total = dense_setup + USER_STEPS * dense_step
-    return dict(n=n, m=n, S=S, steps=USER_STEPS, factor_seconds=factor, reduced_total_seconds=total,
-                dense_total_seconds=dense_total, speedup=dense_total / total)
+    return dict(
+        n=n,
+        m=n,
+        S=S,
+        steps=USER_STEPS,
+        factor_seconds=factor,
+        reduced_total_seconds=total,
+        dense_total_seconds=dense_total,
+        speedup=dense_total / total,
+    )
 
 
 def main(argv=None):
@@ -241,10 +272,14 @@ def main(argv=None):
     budget = args.budget if not args.quick else 0.05
     competitors = ["reduced", "dense", "loop"] + (["torch"] if flavour else [])
 
-    print(f"fa_core bench: k = {K}, r = {R}, η = {ETA}; torch competitor: {flavour or 'not installed (skipped)'}")
+    print(
+        f"fa_core bench: k = {K}, r = {R}, η = {ETA}; torch competitor: {flavour or 'not installed (skipped)'}"
+    )
     agree = agreement(flavour)
-    print("agreement with fa_core's dense FA after 20 steps (max relative difference):",
-          {k: f"{v:.1e}" for k, v in agree.items()})
+    print(
+        "agreement with fa_core's dense FA after 20 steps (max relative difference):",
+        {k: f"{v:.1e}" for k, v in agree.items()},
+    )
 
     rows = []
 
@@ -253,11 +288,26 @@ def main(argv=None):
         for name in names:
             if name != "reduced" and n > 10000:
                 continue
-            sec, setup, extrapolated = time_competitor(name, target, S, budget, flavour, max_seed_loop=2 if n >= 3000 else S)
-            rows.append(dict(problem=problem, n=n, m=n, S=S, competitor=name, seconds_per_step=sec, setup_seconds=setup,
-                             extrapolated=extrapolated))
-            print(f"  {problem:<10} n=m={n:<7} S={S:<3} {name:<8} {sec * 1e3:12.4f} ms/step   setup {setup:8.3f} s"
-                  + ("  (extrapolated)" if extrapolated else ""), flush=True)
+            sec, setup, extrapolated = time_competitor(
+                name, target, S, budget, flavour, max_seed_loop=2 if n >= 3000 else S
+            )
+            rows.append(
+                dict(
+                    problem=problem,
+                    n=n,
+                    m=n,
+                    S=S,
+                    competitor=name,
+                    seconds_per_step=sec,
+                    setup_seconds=setup,
+                    extrapolated=extrapolated,
+                )
+            )
+            print(
+                f"  {problem:<10} n=m={n:<7} S={S:<3} {name:<8} {sec * 1e3:12.4f} ms/step   setup {setup:8.3f} s"
+                + ("  (extrapolated)" if extrapolated else ""),
+                flush=True,
+            )
 
     for n in sizes:
         measure("scaling_n", n, S0, competitors)
@@ -267,30 +317,61 @@ def main(argv=None):
         measure("scaling_S", headline_n, S, competitors)
 
     def t(problem, n, S, name):
-        hit = [r["seconds_per_step"] for r in rows if (r["problem"], r["n"], r["S"], r["competitor"]) == (problem, n, S, name)]
+        hit = [
+            r["seconds_per_step"]
+            for r in rows
+            if (r["problem"], r["n"], r["S"], r["competitor"]) == (problem, n, S, name)
+        ]
         return hit[0] if hit else float("nan")
 
     print(f"\nSpeed-up of the reduced engine (same problem, same run), S = {S0}:")
     print(f"{'n = m':>8} " + " ".join(f"{c:>12}" for c in competitors[1:]))
     for n in sizes:
         base = t("scaling_n", n, S0, "reduced")
-        print(f"{n:>8} " + " ".join(f"{t('scaling_n', n, S0, c) / base:11.0f}×" for c in competitors[1:]))
+        print(
+            f"{n:>8} "
+            + " ".join(f"{t('scaling_n', n, S0, c) / base:11.0f}×" for c in competitors[1:])
+        )
     red = [t("scaling_n", n, S0, "reduced") for n in sizes + reduced_only if n >= 1000]
     flat = max(red) / min(red)
     print(f"reduced step time across n = 1e3 … {max(sizes + reduced_only):g}: max/min = {flat:.2f}")
-    head = {c: t("scaling_n", headline_n, S0, c) / t("scaling_n", headline_n, S0, "reduced") for c in competitors[1:]}
-    print(f"headline n = m = {headline_n}, S = {S0}: " + ", ".join(f"{c} {v:.0f}×" for c, v in head.items()))
+    head = {
+        c: t("scaling_n", headline_n, S0, c) / t("scaling_n", headline_n, S0, "reduced")
+        for c in competitors[1:]
+    }
+    print(
+        f"headline n = m = {headline_n}, S = {S0}: "
+        + ", ".join(f"{c} {v:.0f}×" for c, v in head.items())
+    )
 
-    dense_row = [r for r in rows if (r["problem"], r["n"], r["S"], r["competitor"]) == ("scaling_n", headline_n, S0, "dense")][0]
+    dense_row = [
+        r
+        for r in rows
+        if (r["problem"], r["n"], r["S"], r["competitor"]) == ("scaling_n", headline_n, S0, "dense")
+    ][0]
     user = user_path(headline_n, S0, dense_row["seconds_per_step"], dense_row["setup_seconds"])
-    print(f"a user's dense ndarray Y, n = m = {headline_n}, S = {S0}, {USER_STEPS} steps, factorization included: "
-          f"fa.train {user['reduced_total_seconds']:.2f} s (factoring {user['factor_seconds']:.2f} s) vs dense engine "
-          f"{user['dense_total_seconds']:.1f} s: {user['speedup']:.0f}×")
+    print(
+        f"a user's dense ndarray Y, n = m = {headline_n}, S = {S0}, {USER_STEPS} steps, factorization included: "
+        f"fa.train {user['reduced_total_seconds']:.2f} s (factoring {user['factor_seconds']:.2f} s) vs dense engine "
+        f"{user['dense_total_seconds']:.1f} s: {user['speedup']:.0f}×"
+    )
 
     args.out.mkdir(parents=True, exist_ok=True)
-    doc = dict(k=K, r=R, eta=ETA, torch=flavour, agreement=agree, rows=rows, headline_speedup=head, dense_y_user_path=user,
-               reduced_step_max_over_min=flat, python=platform.python_version(), numpy=np.__version__,
-               machine=platform.machine(), cpu_count=os.cpu_count())
+    doc = dict(
+        k=K,
+        r=R,
+        eta=ETA,
+        torch=flavour,
+        agreement=agree,
+        rows=rows,
+        headline_speedup=head,
+        dense_y_user_path=user,
+        reduced_step_max_over_min=flat,
+        python=platform.python_version(),
+        numpy=np.__version__,
+        machine=platform.machine(),
+        cpu_count=os.cpu_count(),
+    )
     (args.out / "bench.json").write_text(json.dumps(doc, indent=2) + "\n")
     plot(rows, competitors, S0, args.out / "bench")
     print(f"wrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
@@ -308,14 +389,30 @@ def plot(rows, competitors, S0, stem):
     fp.use_style()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6))
     for c in competitors:
-        pts = sorted((r["n"], r["seconds_per_step"]) for r in rows if r["problem"] == "scaling_n" and r["competitor"] == c)
+        pts = sorted(
+            (r["n"], r["seconds_per_step"])
+            for r in rows
+            if r["problem"] == "scaling_n" and r["competitor"] == c
+        )
         if pts:
             ax.loglog(*zip(*pts), "o-", label=c)
-        pts = sorted((r["S"], r["seconds_per_step"]) for r in rows if r["problem"] == "scaling_S" and r["competitor"] == c)
+        pts = sorted(
+            (r["S"], r["seconds_per_step"])
+            for r in rows
+            if r["problem"] == "scaling_S" and r["competitor"] == c
+        )
         if pts:
             ax2.loglog(*zip(*pts), "o-", label=c)
-    ax.set(xlabel="n = m", ylabel="seconds per step (all seeds)", title=f"FA step time vs size (k = {K}, r = {R}, S = {S0})")
-    ax2.set(xlabel="seeds S", ylabel="seconds per step (all seeds)", title="FA step time vs number of seeds")
+    ax.set(
+        xlabel="n = m",
+        ylabel="seconds per step (all seeds)",
+        title=f"FA step time vs size (k = {K}, r = {R}, S = {S0})",
+    )
+    ax2.set(
+        xlabel="seeds S",
+        ylabel="seconds per step (all seeds)",
+        title="FA step time vs number of seeds",
+    )
     ax.legend()
     ax2.legend()
     fp.save(fig, stem)

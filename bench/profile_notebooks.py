@@ -9,6 +9,7 @@ counted (``make`` prints each notebook's wall time including them). For every ce
 the wall time and the first line of code; then the functions with the largest cumulative time,
 restricted to this repository's code (fa_core, companion) and matplotlib's savefig.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,10 @@ def profile(name: str, quick: bool, top: int) -> float:
     with tempfile.TemporaryDirectory(prefix="fa-profile-") as tmp:
         source = NOTEBOOKS / f"{name}.py"
         cells.run(source, {"quick": quick, "build_dir": tmp}, runner=timed)
-    firsts = [next((ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#")), "")
-              for code in cells.code_cells(source, {})]
+    firsts = [
+        next((ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        for code in cells.code_cells(source, {})
+    ]
     rows = list(zip(rows, firsts))
     total = sum(t for t, _ in rows)
     print(f"\n== {name}{' (quick)' if quick else ''}: {total:.1f} s in {len(rows)} cells")
@@ -58,8 +61,12 @@ def profile(name: str, quick: bool, top: int) -> float:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
     stats.print_stats(r"fa_core|companion/(?!notebook)|savefig", top)
-    lines = [ln for ln in out.getvalue().splitlines() if re.match(r"\s*\d+(/\d+)?\s+[\d.]+\s", ln)]  # table rows
-    print(f"  top {top} functions by cumulative time (ncalls, tottime, percall, cumtime, percall, where):")
+    lines = [
+        ln for ln in out.getvalue().splitlines() if re.match(r"\s*\d+(/\d+)?\s+[\d.]+\s", ln)
+    ]  # table rows
+    print(
+        f"  top {top} functions by cumulative time (ncalls, tottime, percall, cumtime, percall, where):"
+    )
     for ln in lines[:top]:
         print("   ", ln.strip()[:150])
     return total

@@ -4,6 +4,7 @@ This is the one place the prose of each result lives. The report
 (:mod:`companion.report`), the README gallery and ``docs/`` (:mod:`companion.docs`)
 all read it, so they never disagree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,76 +46,118 @@ class Section:
 
 
 CLAIMS = (
-    Section("convergence", "1. FA converges to the optimum when r ≥ rank(Y)", "convergence",
-            ("convergence", "overparameterization", "speed_vs_feedback_scale"),
-            "With at least as many hidden units as the rank of Y, feedback alignment drives the error to zero "
-            "(to rounding level), like gradient descent, from a small random start or from zero, and the convergence "
-            "is linear: the log error falls on a straight line. With extra units "
-            "FA from zero is as fast as with r = k, because its representation never leaves a k-dimensional "
-            "subspace; from small random starts both rules crawl. FA's speed grows with the scale of the feedback B.",
-            gallery="convergence"),
-    Section("alignment", "2. W aligns with B, and the alignment drives convergence", "convergence",
-            ("alignment", "conservation", "lyapunov"),
-            "The forward weights W turn towards the fixed feedback B: cos(W, B) ends far above its null distribution "
-            "and λ_min(sym W Bᵀ) grows from 0. The conserved quantity ZᵀZ − (WBᵀ + BWᵀ) explains why: from zero init "
-            "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts by O(η); our FA* variant conserves it "
-            "exactly. The Lyapunov function ‖E Bᵀ‖² never decays slower than that alignment guarantees, and across "
-            "seeds its decay is ranked by the integrated alignment: alignment drives convergence.",
-            gallery="alignment"),
-    Section("separation", "3. FA can be far from optimal when r < rank(Y)", "separation",
-            ("error_curves", "ratio_distribution", "where_the_gap_comes_from", "oversampling"),
-            "With fewer units than the rank, GD finds the best rank-r fit. FA's representation is fixed at its first "
-            "step to col(Y Bᵀ), a random sketch of Y, and its error is that of projecting onto the sketch: often many "
-            "times the optimum (median 18× on the default spectrum, a relative error of about 0.7% against GD's 0.04%), "
-            "with a heavy tail over draws of B. Each FA run stops exactly at its predicted plateau. "
-            "Oversampling (more units than the rank one cares about) rescues FA, as the randomized range-finder "
-            "bound predicts.",
-            gallery="ratio_distribution"),
-    Section("orthogonal", "4. GD and FA learn almost orthogonal representations at almost equal error", "orthogonal",
-            ("angles_vs_rank", "one_run", "sensitivity"),
-            "On a nearly flat spectrum, GD picks the top singular subspace and FA a nearly random one. As the rank "
-            "grows, their overlap falls like (1+δ)² r/k and every principal angle approaches 90°, while FA's error "
-            "exceeds GD's by exactly ((1+δ)²−1) r (1 − overlap)/(k−r), which tends to zero. On this spectrum the "
-            "near-equality is automatic, since no r directions capture much of Y (both relative errors are above 90% "
-            "for large k): the construction witnesses the claim, it does not show that FA fits well.",
-            gallery="angles_vs_rank"),
-    Section("linear_network", "5. It holds for two-layer linear networks with isotropic inputs and a linear target",
-            "linear_network",
-            ("exact_correspondence", "finite_samples", "minibatch_sgd", "anisotropic"),
-            "This is the abstract's condition: the training input is isotropic and the output a linear function of "
-            "the input. An actual network x → Wᵀ Zᵀ x trained on whitened samples follows the factorization's "
-            "trajectory to rounding. With Gaussian inputs it approaches the factorization like 1/N as the sample size "
-            "N grows, and the separation survives; minibatch SGD reaches the same limits. Without the condition the "
-            "limits move: with anisotropic inputs the loss becomes Σ-weighted, FA's subspace is still col(Y Bᵀ) but "
-            "its fit, and GD's optimum, change with Σ.",
-            gallery="finite_samples"),
+    Section(
+        "convergence",
+        "1. FA converges to the optimum when r ≥ rank(Y)",
+        "convergence",
+        ("convergence", "overparameterization", "speed_vs_feedback_scale"),
+        "With at least as many hidden units as the rank of Y, feedback alignment drives the error to zero "
+        "(to rounding level), like gradient descent, from a small random start or from zero, and the convergence "
+        "is linear: the log error falls on a straight line. With extra units "
+        "FA from zero is as fast as with r = k, because its representation never leaves a k-dimensional "
+        "subspace; from small random starts both rules crawl. FA's speed grows with the scale of the feedback B.",
+        gallery="convergence",
+    ),
+    Section(
+        "alignment",
+        "2. W aligns with B, and the alignment drives convergence",
+        "convergence",
+        ("alignment", "conservation", "lyapunov"),
+        "The forward weights W turn towards the fixed feedback B: cos(W, B) ends far above its null distribution "
+        "and λ_min(sym W Bᵀ) grows from 0. The conserved quantity ZᵀZ − (WBᵀ + BWᵀ) explains why: from zero init "
+        "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts by O(η); our FA* variant conserves it "
+        "exactly. The Lyapunov function ‖E Bᵀ‖² never decays slower than that alignment guarantees, and across "
+        "seeds its decay is ranked by the integrated alignment: alignment drives convergence.",
+        gallery="alignment",
+    ),
+    Section(
+        "separation",
+        "3. FA can be far from optimal when r < rank(Y)",
+        "separation",
+        ("error_curves", "ratio_distribution", "where_the_gap_comes_from", "oversampling"),
+        "With fewer units than the rank, GD finds the best rank-r fit. FA's representation is fixed at its first "
+        "step to col(Y Bᵀ), a random sketch of Y, and its error is that of projecting onto the sketch: often many "
+        "times the optimum (median 18× on the default spectrum, a relative error of about 0.7% against GD's 0.04%), "
+        "with a heavy tail over draws of B. Each FA run stops exactly at its predicted plateau. "
+        "Oversampling (more units than the rank one cares about) rescues FA, as the randomized range-finder "
+        "bound predicts.",
+        gallery="ratio_distribution",
+    ),
+    Section(
+        "orthogonal",
+        "4. GD and FA learn almost orthogonal representations at almost equal error",
+        "orthogonal",
+        ("angles_vs_rank", "one_run", "sensitivity"),
+        "On a nearly flat spectrum, GD picks the top singular subspace and FA a nearly random one. As the rank "
+        "grows, their overlap falls like (1+δ)² r/k and every principal angle approaches 90°, while FA's error "
+        "exceeds GD's by exactly ((1+δ)²−1) r (1 − overlap)/(k−r), which tends to zero. On this spectrum the "
+        "near-equality is automatic, since no r directions capture much of Y (both relative errors are above 90% "
+        "for large k): the construction witnesses the claim, it does not show that FA fits well.",
+        gallery="angles_vs_rank",
+    ),
+    Section(
+        "linear_network",
+        "5. It holds for two-layer linear networks with isotropic inputs and a linear target",
+        "linear_network",
+        ("exact_correspondence", "finite_samples", "minibatch_sgd", "anisotropic"),
+        "This is the abstract's condition: the training input is isotropic and the output a linear function of "
+        "the input. An actual network x → Wᵀ Zᵀ x trained on whitened samples follows the factorization's "
+        "trajectory to rounding. With Gaussian inputs it approaches the factorization like 1/N as the sample size "
+        "N grows, and the separation survives; minibatch SGD reaches the same limits. Without the condition the "
+        "limits move: with anisotropic inputs the loss becomes Σ-weighted, FA's subspace is still col(Y Bᵀ) but "
+        "its fit, and GD's optimum, change with Σ.",
+        gallery="finite_samples",
+    ),
 )
 
 BEYOND = (
-    Section("beyond_rules", "Which feedback rules close the separation?", "beyond_rules", ("rules", "rho_correlated"),
-            "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay's "
-            "error once B − W has decayed (exactly, when B₀ = W₀), closing the separation up to the shrinkage bias "
-            "r·λ². FA with weight decay keeps FA's random subspace. Magnitude-matched sign symmetry nearly closes the "
-            "gap (median error within 10% of the optimum). Linear DRTP diverges at a constant step. Feedback "
-            "correlated with the initial forward weights (ρ-correlated) closes it at none of the ρ tried.", beyond=True),
-    Section("beyond_depth", "Does depth change the picture? Y ≈ Z₁Z₂Z₃", "beyond_depth", ("depth",),
-            "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
-            "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop "
-            "reaches. Only the last feedback matrix matters, because col(Y(B₂B₃)ᵀ) = col(Y B₃ᵀ).", beyond=True),
-    Section("beyond_nonlinear", "Does the picture survive nonlinearity?", "beyond_nonlinear", ("nonlinear",),
-            "A tanh or ReLU student with fewer hidden units than its teacher, trained on Gaussian inputs: FA stops "
-            "above backprop on every seed, on training and test data, and the two learn clearly different first "
-            "layers. These are measurements; the paper's theory covers linear networks only.", beyond=True),
-    Section("beyond_real_data", "Do the claims hold on real data? Handwritten digits", "beyond_real_data",
-            ("autoencoder", "reading_directions", "regression", "whitening_speed"),
-            "Two linear networks on 1797 handwritten digits (UCI, CC BY 4.0), whose pixel covariance has condition "
-            "number 4·10⁵. Their limits are the Σ-weighted closed forms, and the runs end there. An autoencoder: GD "
-            "finds the principal subspace, FA a uniformly random one, and FA/OPT grows with r (median 1.5 at r = 4, "
-            "2.9 at r = 32). A regression to the labels: near-equal error (median FA/OPT at most 1.12, exactly 1 once "
-            "r ≥ rank 9) with features that overlap only about as much as random ones. Whitening the inputs leaves "
-            "the regression's limits unchanged and makes training far faster; for the autoencoder it makes every "
-            "r-subspace optimal, so FA becomes exactly optimal. The sizes of these effects are measurements.",
-            gallery="autoencoder", beyond=True),
+    Section(
+        "beyond_rules",
+        "Which feedback rules close the separation?",
+        "beyond_rules",
+        ("rules", "rho_correlated"),
+        "For r < rank(Y): Kolen–Pollack, whose feedback learns with W's update, reaches GD with weight decay's "
+        "error once B − W has decayed (exactly, when B₀ = W₀), closing the separation up to the shrinkage bias "
+        "r·λ². FA with weight decay keeps FA's random subspace. Magnitude-matched sign symmetry nearly closes the "
+        "gap (median error within 10% of the optimum). Linear DRTP diverges at a constant step. Feedback "
+        "correlated with the initial forward weights (ρ-correlated) closes it at none of the ρ tried.",
+        beyond=True,
+    ),
+    Section(
+        "beyond_depth",
+        "Does depth change the picture? Y ≈ Z₁Z₂Z₃",
+        "beyond_depth",
+        ("depth",),
+        "With three factors, layer-wise FA and DFA still pin the first layer's range to a random sketch col(Y Gᵀ), "
+        "with G = B₂B₃ or D₁, and stop exactly at the projection onto it, far above the optimum that backprop "
+        "reaches. Only the last feedback matrix matters, because col(Y(B₂B₃)ᵀ) = col(Y B₃ᵀ).",
+        beyond=True,
+    ),
+    Section(
+        "beyond_nonlinear",
+        "Does the picture survive nonlinearity?",
+        "beyond_nonlinear",
+        ("nonlinear",),
+        "A tanh or ReLU student with fewer hidden units than its teacher, trained on Gaussian inputs: FA stops "
+        "above backprop on every seed, on training and test data, and the two learn clearly different first "
+        "layers. These are measurements; the paper's theory covers linear networks only.",
+        beyond=True,
+    ),
+    Section(
+        "beyond_real_data",
+        "Do the claims hold on real data? Handwritten digits",
+        "beyond_real_data",
+        ("autoencoder", "reading_directions", "regression", "whitening_speed"),
+        "Two linear networks on 1797 handwritten digits (UCI, CC BY 4.0), whose pixel covariance has condition "
+        "number 4·10⁵. Their limits are the Σ-weighted closed forms, and the runs end there. An autoencoder: GD "
+        "finds the principal subspace, FA a uniformly random one, and FA/OPT grows with r (median 1.5 at r = 4, "
+        "2.9 at r = 32). A regression to the labels: near-equal error (median FA/OPT at most 1.12, exactly 1 once "
+        "r ≥ rank 9) with features that overlap only about as much as random ones. Whitening the inputs leaves "
+        "the regression's limits unchanged and makes training far faster; for the autoencoder it makes every "
+        "r-subspace optimal, so FA becomes exactly optimal. The sizes of these effects are measurements.",
+        gallery="autoencoder",
+        beyond=True,
+    ),
 )
 
 SECTIONS = CLAIMS + BEYOND

@@ -10,12 +10,13 @@ behave as in a papermill run (``nb.finish()`` raises if a check fails), but
 nothing is written as a notebook. This is how the sabotage suite and the
 profiler run notebooks: it costs no kernel start-up and no papermill import.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 
 def code_cells(source: Path, params: dict) -> list[str]:

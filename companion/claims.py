@@ -3,6 +3,7 @@ just computed, writing them to a results JSON, and failing loudly.
 
 Not an algorithm module: this one does file I/O.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ class Claim:
     holds: bool
     note: str = ""
     about: str = ""  # the catalog section (claim) this check is evidence for
-    cell: int | None = None  # execution count of the notebook cell that made the check (links in the report)
+    cell: int | None = (
+        None  # execution count of the notebook cell that made the check (links in the report)
+    )
 
 
 def _plain(x):
@@ -65,7 +68,9 @@ class Claims:
         self.items: list[Claim] = []
         self.measured: dict = {}
 
-    def check(self, claim: str, value: float, op: str, threshold: float, note: str = "", about: str = "") -> bool:
+    def check(
+        self, claim: str, value: float, op: str, threshold: float, note: str = "", about: str = ""
+    ) -> bool:
         """Record ``value op threshold``; a non-finite value never holds.
 
         ``about`` names the catalog section (claim) the check supports; by
@@ -75,7 +80,18 @@ class Claims:
             raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}")
         value = float(value)
         holds = bool(math.isfinite(value) and _OPS[op](value, float(threshold)))
-        self.items.append(Claim(claim, value, op, float(threshold), holds, note, about or self.notebook, _current_cell()))
+        self.items.append(
+            Claim(
+                claim,
+                value,
+                op,
+                float(threshold),
+                holds,
+                note,
+                about or self.notebook,
+                _current_cell(),
+            )
+        )
         return holds
 
     def record(self, **values) -> None:
@@ -84,7 +100,10 @@ class Claims:
 
     def table(self) -> str:
         """A plain-text table of the claims, for the notebook's output."""
-        rows = [f"{'✓' if c.holds else '✗'}  {c.claim}: {c.value:.4g} {c.op} {c.threshold:.4g}" for c in self.items]
+        rows = [
+            f"{'✓' if c.holds else '✗'}  {c.claim}: {c.value:.4g} {c.op} {c.threshold:.4g}"
+            for c in self.items
+        ]
         return "\n".join(rows)
 
     def write(self, path: str | Path) -> Path:
@@ -100,7 +119,9 @@ class Claims:
             "environment": environment(),
         }
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_text(json.dumps(_plain(doc), indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+        tmp.write_text(
+            json.dumps(_plain(doc), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        )
         tmp.replace(path)
         return path
 
@@ -108,7 +129,9 @@ class Claims:
         """Raise :class:`ClaimFailed` listing every claim that did not hold."""
         failed = [c for c in self.items if not c.holds]
         if failed:
-            lines = "\n".join(f"  ✗ {c.claim}: {c.value:.4g} is not {c.op} {c.threshold:.4g}" for c in failed)
+            lines = "\n".join(
+                f"  ✗ {c.claim}: {c.value:.4g} is not {c.op} {c.threshold:.4g}" for c in failed
+            )
             raise ClaimFailed(f"{len(failed)} claim(s) of {self.notebook!r} failed:\n{lines}")
 
 
@@ -127,12 +150,24 @@ def environment() -> dict:
     import matplotlib
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+                timeout=10,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
-    return {"python": platform.python_version(), "numpy": np.__version__, "matplotlib": matplotlib.__version__,
-            "git_commit": commit}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "git_commit": commit,
+    }
 
 
 def output_paths(build_dir: str | Path, notebook: str) -> tuple[Path, Path]:

@@ -3,6 +3,7 @@
 I/O lives here, not in ``fa_core``: the loaders read a committed file, check its
 checksum and return plain arrays. Nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,7 +25,9 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     raw = (DATA / "digits.csv.gz").read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != DIGITS_SHA256:
-        raise ValueError(f"{DATA / 'digits.csv.gz'} is not the shipped file (SHA-256 {digest}); restore it with git")
+        raise ValueError(
+            f"{DATA / 'digits.csv.gz'} is not the shipped file (SHA-256 {digest}); restore it with git"
+        )
     D = np.loadtxt(gzip.decompress(raw).decode().splitlines(), delimiter=",", dtype=np.int64)
     return D[:, :64].astype(float), D[:, 64]
 

@@ -10,6 +10,7 @@ produced the figures (see :data:`PRODUCERS`). tests/test_docs.py fails when
 that digest no longer matches the code, so the README never shows figures from
 old code. Prints which checked numbers changed since the last refresh.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,17 @@ from .catalog import SECTIONS
 ROOT = Path(__file__).resolve().parents[1]
 # The code whose change can change a figure or a number: the science, the
 # notebooks, the tooling a notebook runs with, and the pinned versions.
-PRODUCERS = ("fa_core/*.py", "notebooks/*.py", "companion/claims.py", "companion/data.py", "companion/data/*.gz",
-             "companion/figures.py", "companion/notebook.py", "companion/pipeline.py", "requirements/lock-*.txt")
+PRODUCERS = (
+    "fa_core/*.py",
+    "notebooks/*.py",
+    "companion/claims.py",
+    "companion/data.py",
+    "companion/data/*.gz",
+    "companion/figures.py",
+    "companion/notebook.py",
+    "companion/pipeline.py",
+    "requirements/lock-*.txt",
+)
 GALLERY_START = "<!-- gallery: written by `make docs` from companion/catalog.py; edit it there -->"
 GALLERY_END = "<!-- /gallery -->"
 
@@ -32,7 +42,10 @@ GALLERY_END = "<!-- /gallery -->"
 def source_digest(root: Path = ROOT) -> str:
     """sha256 over the code that produces the figures and numbers."""
     h = hashlib.sha256()
-    files = sorted({p for pattern in PRODUCERS for p in root.glob(pattern)} - {root / "notebooks" / "explore.py"})
+    files = sorted(
+        {p for pattern in PRODUCERS for p in root.glob(pattern)}
+        - {root / "notebooks" / "explore.py"}
+    )
     for path in files:
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -43,9 +56,11 @@ def gallery_markdown() -> str:
     parts = []
     for s in SECTIONS:
         if s.gallery:
-            parts.append(f"**{'Beyond the paper: ' if s.beyond else ''}{s.title}.** {s.text} ([source](notebooks/{s.notebook}.py), "
-                         f"[executed notebook](docs/notebooks/{s.notebook}.ipynb))\n\n"
-                         f"[![{s.title}](docs/figures/{s.gallery_name}.png)](docs/notebooks/{s.notebook}.ipynb)\n")
+            parts.append(
+                f"**{'Beyond the paper: ' if s.beyond else ''}{s.title}.** {s.text} ([source](notebooks/{s.notebook}.py), "
+                f"[executed notebook](docs/notebooks/{s.notebook}.ipynb))\n\n"
+                f"[![{s.title}](docs/figures/{s.gallery_name}.png)](docs/notebooks/{s.notebook}.ipynb)\n"
+            )
     return "\n".join(parts)
 
 
@@ -54,31 +69,48 @@ def with_gallery(readme: str) -> str:
     head, sep, rest = readme.partition(GALLERY_START)
     _, sep2, tail = rest.partition(GALLERY_END)
     if not sep or not sep2:
-        raise ValueError(f"README.md has no gallery block between {GALLERY_START!r} and {GALLERY_END!r}")
+        raise ValueError(
+            f"README.md has no gallery block between {GALLERY_START!r} and {GALLERY_END!r}"
+        )
     return f"{head}{GALLERY_START}\n\n{gallery_markdown()}\n{GALLERY_END}{tail}"
 
 
 def main(build: Path = ROOT / "build") -> int:
     docs = ROOT / "docs"
     gallery = [s for s in SECTIONS if s.gallery]
-    missing = [f"{s.notebook}/{s.gallery}" for s in gallery
-               if not (build / "figures" / s.notebook / f"{s.gallery}.png").is_file()]
+    missing = [
+        f"{s.notebook}/{s.gallery}"
+        for s in gallery
+        if not (build / "figures" / s.notebook / f"{s.gallery}.png").is_file()
+    ]
     results = sorted((build / "results").glob("*.json"))
     if missing or not results or any(not json.loads(p.read_text())["all_hold"] for p in results):
-        print(f"docs: run a full `make` first, with every check holding (missing: {missing})", file=sys.stderr)
+        print(
+            f"docs: run a full `make` first, with every check holding (missing: {missing})",
+            file=sys.stderr,
+        )
         return 1
     (docs / "figures").mkdir(parents=True, exist_ok=True)
     for old in (docs / "figures").glob("*.png"):
         old.unlink()
     for s in gallery:
-        shutil.copy2(build / "figures" / s.notebook / f"{s.gallery}.png", docs / "figures" / f"{s.gallery_name}.png")
+        shutil.copy2(
+            build / "figures" / s.notebook / f"{s.gallery}.png",
+            docs / "figures" / f"{s.gallery_name}.png",
+        )
     (docs / "results").mkdir(parents=True, exist_ok=True)
     for path in results:
         old = docs / "results" / path.name
-        before = {c["claim"]: c["value"] for c in json.loads(old.read_text())["claims"]} if old.is_file() else {}
+        before = (
+            {c["claim"]: c["value"] for c in json.loads(old.read_text())["claims"]}
+            if old.is_file()
+            else {}
+        )
         for c in json.loads(path.read_text())["claims"]:
             if before.get(c["claim"]) != c["value"]:
-                print(f"  changed: {path.stem}: {c['claim']}: {before.get(c['claim'])} -> {c['value']}")
+                print(
+                    f"  changed: {path.stem}: {c['claim']}: {before.get(c['claim'])} -> {c['value']}"
+                )
         shutil.copy2(path, old)
     notebooks = sorted((build / "notebooks").glob("*.ipynb"))
     (docs / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -89,8 +121,10 @@ def main(build: Path = ROOT / "build") -> int:
     readme = ROOT / "README.md"
     readme.write_text(with_gallery(readme.read_text()))
     (docs / "SOURCE_DIGEST").write_text(source_digest() + "\n")
-    print(f"docs: {len(gallery)} figures, {len(results)} results, {len(notebooks)} executed notebooks and the README "
-          "gallery refreshed")
+    print(
+        f"docs: {len(gallery)} figures, {len(results)} results, {len(notebooks)} executed notebooks and the README "
+        "gallery refreshed"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ Every dependency that pyproject.toml's ``dev`` extra declares is pinned to its
 version in ``requirements/lock-py311.txt``; pip then installs the package itself.
 ``tests/test_packaging.py`` checks that environment.yml is exactly this output.
 """
+
 from __future__ import annotations
 
 import re

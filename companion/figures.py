@@ -2,6 +2,7 @@
 
 This is the only fa_core module that imports matplotlib.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,19 +21,24 @@ RULE_LINES = {"fa_star": (0, (4, 2))}  # FA* nearly coincides with FA: dashed, s
 def use_style() -> None:
     """A clean, print-friendly theme with large enough fonts and fixed metadata."""
     sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
-    mpl.rcParams.update({
-        "figure.dpi": 110,
-        "savefig.dpi": 150,
-        "savefig.bbox": "tight",
-        "axes.titlesize": 12,
-        "axes.titleweight": "bold",
-        "legend.frameon": False,
-        "svg.hashsalt": "fa-companion",
-        "pdf.compression": 6,
-    })
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "legend.frameon": False,
+            "svg.hashsalt": "fa-companion",
+            "pdf.compression": 6,
+        }
+    )
 
 
-_NO_STAMPS = {"png": {"Software": None}, "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}
+_NO_STAMPS = {
+    "png": {"Software": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
 
 
 def save(fig, stem: str | Path, *, pdf: bool = True, show: bool = False) -> list[Path]:
@@ -82,11 +88,17 @@ def _display_png(path: Path) -> None:
     from IPython.display import Image, display
 
     data = path.read_bytes()
-    width = int.from_bytes(data[16:20], "big") * mpl.rcParams["figure.dpi"] / mpl.rcParams["savefig.dpi"]  # IHDR width
+    width = (
+        int.from_bytes(data[16:20], "big")
+        * mpl.rcParams["figure.dpi"]
+        / mpl.rcParams["savefig.dpi"]
+    )  # IHDR width
     display(Image(data=data, format="png", width=round(width)))
 
 
-def quantile_band(ax, x, Y, color: str, label: str | None = None, q=(0.25, 0.75), log: bool = True, **kw):
+def quantile_band(
+    ax, x, Y, color: str, label: str | None = None, q=(0.25, 0.75), log: bool = True, **kw
+):
     """Median over seeds (axis 0 of Y) with a shaded inter-quantile band.
 
     With ``log=True`` the quantiles are taken of log10(Y), so a band of
@@ -104,20 +116,35 @@ def quantile_band(ax, x, Y, color: str, label: str | None = None, q=(0.25, 0.75)
 
 def rule_style(rule: str) -> dict:
     """Colour, legend label and line style of a rule."""
-    return {"color": RULE_COLORS.get(rule, "k"), "label": RULE_LABELS.get(rule, rule), "ls": RULE_LINES.get(rule, "-")}
+    return {
+        "color": RULE_COLORS.get(rule, "k"),
+        "label": RULE_LABELS.get(rule, rule),
+        "ls": RULE_LINES.get(rule, "-"),
+    }
 
 
 def annotate_floor(ax, y: float, text: str) -> None:
     """A thin horizontal reference line with a label at its right end."""
     ax.axhline(y, color="0.4", lw=0.8, ls=":")
-    ax.annotate(text, xy=(1, y), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.3")
+    ax.annotate(
+        text,
+        xy=(1, y),
+        xycoords=("axes fraction", "data"),
+        xytext=(-4, 3),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="0.3",
+    )
 
 
 def rule_band(ax, x, Y, rule: str, label: str | None = None, **kw):
     """:func:`quantile_band` in a rule's colour and line style, labelled with the rule unless ``label`` is given."""
     st = rule_style(rule)
-    return quantile_band(ax, x, Y, st["color"], st["label"] if label is None else label, ls=st["ls"], **kw)
+    return quantile_band(
+        ax, x, Y, st["color"], st["label"] if label is None else label, ls=st["ls"], **kw
+    )
 
 
 def strip(ax, i: float, values, color, s: float = 12, half: float = 0.3, **bar):
@@ -126,5 +153,7 @@ def strip(ax, i: float, values, color, s: float = 12, half: float = 0.3, **bar):
     ``half`` is the bar's half-width; ``bar`` goes to ``ax.hlines`` (e.g. ``lw``).
     """
     values = np.asarray(values, dtype=float)
-    ax.scatter(np.full(values.size, i) + np.linspace(-0.15, 0.15, values.size), values, s=s, color=color)
+    ax.scatter(
+        np.full(values.size, i) + np.linspace(-0.15, 0.15, values.size), values, s=s, color=color
+    )
     ax.hlines(np.median(values), i - half, i + half, color="k", **bar)

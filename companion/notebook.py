@@ -11,6 +11,7 @@
 are actually used (after that override), sets the figure style and creates
 the output folders. The results JSON thus never records sizes that did not run.
 """
+
 from __future__ import annotations
 
 import os
@@ -71,8 +72,11 @@ def parameters(namespace: dict) -> dict:
     Call it before the notebook defines anything else of a simple type: right
     after the parameters cell and its imports.
     """
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in _KERNEL_NAMES and isinstance(v, _SIMPLE)}
+    return {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_") and k not in _KERNEL_NAMES and isinstance(v, _SIMPLE)
+    }
 
 
 def start(name: str, namespace: dict, quick: dict | None = None) -> Notebook:
@@ -103,8 +107,12 @@ def start(name: str, namespace: dict, quick: dict | None = None) -> Notebook:
         namespace.update({k: v for k, v in (quick or {}).items() if k not in explicit})
         kept = sorted(explicit & set(quick or {}))
         if kept:
-            print(f"quick sizes applied, except the values you set: {', '.join(f'{k}={namespace[k]!r}' for k in kept)}")
+            print(
+                f"quick sizes applied, except the values you set: {', '.join(f'{k}={namespace[k]!r}' for k in kept)}"
+            )
     params = {k: namespace[k] for k in declared if k not in _NOT_RECORDED}
     figures.use_style()
     fig_dir, results = output_paths(namespace["build_dir"], name)
-    return Notebook(name, params, fig_dir, results, Claims(name, params), quick=bool(namespace["quick"]))
+    return Notebook(
+        name, params, fig_dir, results, Claims(name, params), quick=bool(namespace["quick"])
+    )

@@ -25,6 +25,7 @@ What this adds to plain papermill:
 
 Not an algorithm module: this one does I/O and runs kernels.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,15 @@ def to_ipynb(source: Path, dest: Path) -> Path:
     import jupytext
 
     nb = jupytext.read(source)
-    for i, cell in enumerate(nb.cells):  # nbformat draws random ids; fixed ones keep rebuilds byte-identical
+    for i, cell in enumerate(
+        nb.cells
+    ):  # nbformat draws random ids; fixed ones keep rebuilds byte-identical
         cell["id"] = f"cell-{i:03d}"
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata.get("jupytext", {}).pop("text_representation", None)
     dest.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(nb, dest, fmt="ipynb")
@@ -96,7 +103,9 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip().isidentifier():
-            raise ParameterError(f"parameters must look like name=value (e.g. eta=0.05); got {pair!r}")
+            raise ParameterError(
+                f"parameters must look like name=value (e.g. eta=0.05); got {pair!r}"
+            )
         out[name.strip()] = value.strip()
     return out
 
@@ -138,20 +147,28 @@ def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> 
     """Reject unknown names, type every value to its declared default's type, and return them typed."""
     reserved = sorted(set(params) & {"build_dir"})
     if reserved:
-        raise ParameterError(f"{notebook}: {reserved[0]} is set by the pipeline (use --build-dir, or make run, which "
-                             "writes to build/run/<notebook>/); it cannot be passed as a parameter")
+        raise ParameterError(
+            f"{notebook}: {reserved[0]} is set by the pipeline (use --build-dir, or make run, which "
+            "writes to build/run/<notebook>/); it cannot be passed as a parameter"
+        )
     unknown = sorted(set(params) - set(declared))
     if unknown:
-        listing = "\n".join(f"  {p['name']} = {p['default']}   # {p['help']}" for p in declared.values())
-        raise ParameterError(f"{notebook}: unknown parameter(s) {unknown}. Valid parameters:\n{listing}")
+        listing = "\n".join(
+            f"  {p['name']} = {p['default']}   # {p['help']}" for p in declared.values()
+        )
+        raise ParameterError(
+            f"{notebook}: unknown parameter(s) {unknown}. Valid parameters:\n{listing}"
+        )
     typed = {}
     for name, value in params.items():
         want = _declared_type(declared[name])
         try:
             typed[name] = typed_value(value, want)
         except ValueError:
-            raise ParameterError(f"{notebook}: parameter {name!r} must be {want.__name__} (default "
-                                 f"{declared[name]['default']}, e.g. {name}={_EXAMPLES[want]}); got {value!r}") from None
+            raise ParameterError(
+                f"{notebook}: parameter {name!r} must be {want.__name__} (default "
+                f"{declared[name]['default']}, e.g. {name}={_EXAMPLES[want]}); got {value!r}"
+            ) from None
     return typed
 
 
@@ -174,7 +191,7 @@ def strip_volatile(path: Path) -> None:
     meta = nb.metadata.get("papermill", {})
     for key in _VOLATILE_NB:
         meta.pop(key, None)
-    for i, cell in enumerate(nb.cells):
+    for _i, cell in enumerate(nb.cells):
         for key in _VOLATILE_CELL:
             cell.metadata.pop(key, None)
         if "injected-parameters" in cell.metadata.get("tags", []):
@@ -245,7 +262,9 @@ def _kernel_manager_class(log_path: Path | None = None):
             harm: the notebook client skips IOPub messages that answer other requests.
             """
             channel, get_msg, connected = self.iopub_channel, self.iopub_channel.get_msg, False
-            own = vars(channel).get("get_msg")  # a get_msg set on this channel object itself, if any
+            own = vars(channel).get(
+                "get_msg"
+            )  # a get_msg set on this channel object itself, if any
 
             async def get_without_waiting_once_connected(timeout=None):
                 nonlocal connected
@@ -274,11 +293,20 @@ def _kernel_manager_class(log_path: Path | None = None):
             # console; a failing cell's traceback is in the executed notebook and papermill's error.
             global kernel_seed
             seed, kernel_seed = kernel_seed, None  # a seed becomes one kernel
-            if seed is not None and seed.serves(kernel_cmd):  # under companion.warm: fork, do not exec
+            if seed is not None and seed.serves(
+                kernel_cmd
+            ):  # under companion.warm: fork, do not exec
                 prov = self.provisioner
-                env = {**kw["env"], "JPY_PARENT_PID": str(os.getpid())}  # as jupyter_client's launcher sets it
-                prov.process = seed.launch(kernel_cmd, env, kw.get("cwd") or os.getcwd(),
-                                           None if log_path is None else str(log_path))
+                env = {
+                    **kw["env"],
+                    "JPY_PARENT_PID": str(os.getpid()),
+                }  # as jupyter_client's launcher sets it
+                prov.process = seed.launch(
+                    kernel_cmd,
+                    env,
+                    kw.get("cwd") or os.getcwd(),
+                    None if log_path is None else str(log_path),
+                )
                 prov.pid, prov.pgid, prov.cwd = prov.process.pid, None, kw.get("cwd")
                 self._reconcile_connection_info(prov.connection_info)
                 return
@@ -303,7 +331,9 @@ def _environment(name: str, value: str):
             os.environ[name] = previous
 
 
-def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_failed: bool = False) -> float:
+def execute(
+    source: Path, output: Path, params: dict, build_dir: Path, keep_failed: bool = False
+) -> float:
     """Run one notebook; return its wall time in seconds.
 
     The parameters are checked and typed first. Then the previous run's
@@ -321,25 +351,42 @@ def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_fail
     output.parent.mkdir(parents=True, exist_ok=True)
     src_ipynb = temporary_path(output, ".src.ipynb")
     tmp_out = temporary_path(output, ".ipynb")
-    kernel_log = temporary_path(output, ".kernel.log").resolve()  # papermill runs in the notebook's folder
+    kernel_log = temporary_path(
+        output, ".kernel.log"
+    ).resolve()  # papermill runs in the notebook's folder
     try:
         to_ipynb(source, src_ipynb)
         params = check_parameters(params, declared_parameters(src_ipynb), name)
         for old in stale_outputs(name, output, build_dir):
             shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-        explicit = ",".join(sorted(set(params) - {"quick"}))  # quick sizes never override these (companion.notebook)
+        explicit = ",".join(
+            sorted(set(params) - {"quick"})
+        )  # quick sizes never override these (companion.notebook)
         # relative to the kernel's working folder, so executed notebooks name no machine-specific path
-        params = {**params, "build_dir": os.path.relpath(Path(build_dir).resolve(), source.parent.resolve())}
+        params = {
+            **params,
+            "build_dir": os.path.relpath(Path(build_dir).resolve(), source.parent.resolve()),
+        }
         t0 = time.perf_counter()
         try:
-            with _environment(EXPLICIT_ENV, explicit):  # the kernel inherits this process's environment
+            with _environment(
+                EXPLICIT_ENV, explicit
+            ):  # the kernel inherits this process's environment
                 # The output is written once, at the end (or at a failing cell), not after every cell; and
                 # the kernel is killed once the last cell has replied (shutdown_kernel="immediate"): the
                 # notebook writes its figures and results inside its cells, and nothing waits for its exit.
-                papermill.execute_notebook(str(src_ipynb), str(tmp_out), parameters=params, kernel_name="python3",
-                                           cwd=str(source.parent), progress_bar=False, log_output=False,
-                                           request_save_on_cell_execute=False, shutdown_kernel="immediate",
-                                           kernel_manager_class=_kernel_manager_class(kernel_log))
+                papermill.execute_notebook(
+                    str(src_ipynb),
+                    str(tmp_out),
+                    parameters=params,
+                    kernel_name="python3",
+                    cwd=str(source.parent),
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    shutdown_kernel="immediate",
+                    kernel_manager_class=_kernel_manager_class(kernel_log),
+                )
         except PapermillExecutionError as exc:
             if not (keep_failed and exc.ename == "ClaimFailed" and tmp_out.is_file()):
                 raise
@@ -349,7 +396,11 @@ def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_fail
         strip_volatile(tmp_out)
         tmp_out.replace(output)
     except Exception as exc:
-        if not isinstance(exc, (ParameterError, ChecksFailed)) and kernel_log.is_file() and kernel_log.stat().st_size:
+        if (
+            not isinstance(exc, (ParameterError, ChecksFailed))
+            and kernel_log.is_file()
+            and kernel_log.stat().st_size
+        ):
             tail = kernel_log.read_text(errors="replace").strip().splitlines()[-20:]
             print(f"kernel log of {name} (last lines):\n" + "\n".join(tail), file=sys.stderr)
         raise
@@ -361,7 +412,9 @@ def execute(source: Path, output: Path, params: dict, build_dir: Path, keep_fail
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # a command line: under `python -m companion.warm` (make), the server runs it, warm
+    if (
+        argv is None
+    ):  # a command line: under `python -m companion.warm` (make), the server runs it, warm
         from . import warm
 
         status = warm.request(sys.argv[1:])
@@ -370,15 +423,32 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Execute a fa-companion notebook with papermill.")
     ap.add_argument("source", type=Path, help="jupytext .py source under notebooks/")
     ap.add_argument("--output", type=Path, help="executed .ipynb to write")
-    ap.add_argument("--build-dir", type=Path, default=Path("build"), help="figures/ and results/ go here")
+    ap.add_argument(
+        "--build-dir", type=Path, default=Path("build"), help="figures/ and results/ go here"
+    )
     ap.add_argument("--quick", action="store_true", help="pass quick=True (tiny sizes)")
-    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a parameter; VALUE as in Python (true, 1e-3, 2e4, [1, 2])")
-    ap.add_argument("--params", default="", metavar='"NAME=VALUE ..."',
-                    help="several parameters in one string, as make run's PARAMS (lists may contain spaces)")
-    ap.add_argument("--keep-failed", action="store_true",
-                    help="keep the executed notebook when its checks fail (make run); exit 1 all the same")
-    ap.add_argument("--list-params", action="store_true", help="list the notebook's parameters and exit")
+    ap.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter; VALUE as in Python (true, 1e-3, 2e4, [1, 2])",
+    )
+    ap.add_argument(
+        "--params",
+        default="",
+        metavar='"NAME=VALUE ..."',
+        help="several parameters in one string, as make run's PARAMS (lists may contain spaces)",
+    )
+    ap.add_argument(
+        "--keep-failed",
+        action="store_true",
+        help="keep the executed notebook when its checks fail (make run); exit 1 all the same",
+    )
+    ap.add_argument(
+        "--list-params", action="store_true", help="list the notebook's parameters and exit"
+    )
     args = ap.parse_args(argv)
     if not args.source.is_file():
         ap.error(f"no such notebook source: {args.source}")
@@ -403,7 +473,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ChecksFailed as exc:
-        print(f"  ✗ {name}: checks failed; the executed notebook shows them: {output}\n{exc}", file=sys.stderr)
+        print(
+            f"  ✗ {name}: checks failed; the executed notebook shows them: {output}\n{exc}",
+            file=sys.stderr,
+        )
         return 1
     except Exception as exc:  # papermill's execution error carries the failing cell
         print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)

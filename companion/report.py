@@ -12,6 +12,7 @@ has no results, after the report is written.
 
 Not an algorithm module: this one does file I/O.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from .catalog import CLAIMS, BEYOND
+from .catalog import BEYOND, CLAIMS
 
 _CDN = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
 _MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S | re.I)
@@ -114,10 +115,18 @@ def _exporter():
             info = nb.metadata.get("language_info", {})
             lexer = info.get("pygments_lexer", info.get("name"))
             resources = self._init_resources(resources)
-            self.register_filter("highlight_code",
-                                 self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
-            self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
-                                                                           parent=self, resources=resources))
+            self.register_filter(
+                "highlight_code",
+                self.filters.get(
+                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+                ),
+            )
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
             page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             return _accessible(page), resources
 
@@ -128,7 +137,9 @@ def _exporter():
 
 _NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
 # A div whose class list holds a cell's input or an output: keyboard-focusable, as nbconvert makes them.
-_FOCUSABLE = re.compile(r'<div class="((?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?)"')
+_FOCUSABLE = re.compile(
+    r'<div class="((?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?)"'
+)
 
 
 def _accessible(page: str) -> str:
@@ -145,7 +156,9 @@ def _fmt(x) -> str:
     return f"{x:.4g}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
-def checks_table(results: dict, link: str | None, about: str | None = None, cells: dict | None = None) -> str:
+def checks_table(
+    results: dict, link: str | None, about: str | None = None, cells: dict | None = None
+) -> str:
     """The checks of one notebook, or only those that support section ``about``.
 
     Each check links to the rendered notebook at the cell that computed it
@@ -159,12 +172,21 @@ def checks_table(results: dict, link: str | None, about: str | None = None, cell
         claim = html.escape(c["claim"])
         if link:
             cell = (cells or {}).get(c.get("cell"))
-            claim = f'<a href="{link}#cell-id={cell}">{claim}</a>' if cell else f'<a href="{link}">{claim}</a>'
-        note = f'<br><small>{html.escape(c["note"])}</small>' if c.get("note") else ""
-        rows.append(f'<tr><td>{mark}</td><td>{claim}{note}</td><td class="num">{_fmt(c["value"])}</td>'
-                    f'<td class="num">{html.escape(c["op"])} {_fmt(c["threshold"])}</td></tr>')
-    return ("<table><tr><th></th><th>claim checked</th><th>measured</th><th>threshold</th></tr>"
-            + "".join(rows) + "</table>")
+            claim = (
+                f'<a href="{link}#cell-id={cell}">{claim}</a>'
+                if cell
+                else f'<a href="{link}">{claim}</a>'
+            )
+        note = f"<br><small>{html.escape(c['note'])}</small>" if c.get("note") else ""
+        rows.append(
+            f'<tr><td>{mark}</td><td>{claim}{note}</td><td class="num">{_fmt(c["value"])}</td>'
+            f'<td class="num">{html.escape(c["op"])} {_fmt(c["threshold"])}</td></tr>'
+        )
+    return (
+        "<table><tr><th></th><th>claim checked</th><th>measured</th><th>threshold</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def sabotage_table(path: Path) -> str:
@@ -185,23 +207,34 @@ def sabotage_table(path: Path) -> str:
             count = len(cell["failed_checks"])
             mark = f"caught: {count} ✗" if cell["caught"] else "NOT caught"
             detail = "<br>".join(html.escape(c) for c in cell["failed_checks"]) + "".join(
-                f"<br>crashed: {html.escape(e)}" for e in cell["crashed"])
+                f"<br>crashed: {html.escape(e)}" for e in cell["crashed"]
+            )
             cls = "pass" if cell["caught"] else "bad"
-            cells.append(f'<td class="num"><details><summary class="{cls}">{mark}'
-                         f"</summary><small>{detail}</small></details></td>")
-        rows.append(f"<tr><td>{html.escape(row['description'])} <code>{html.escape(name)}</code></td>{''.join(cells)}</tr>")
-    return (f"<table><tr><th>breakage</th>{head}</tr>{''.join(rows)}</table>"
-            "<p><small>Each cell: how many of that claim's checks turn ✗ when the notebooks run at quick size on the "
-            "broken code; green means the breakage was caught (· = not relevant). Open a cell for the checks. Every "
-            "relevant breakage must be caught; <code>tests/test_sabotage.py</code> enforces it.</small></p>")
+            cells.append(
+                f'<td class="num"><details><summary class="{cls}">{mark}'
+                f"</summary><small>{detail}</small></details></td>"
+            )
+        rows.append(
+            f"<tr><td>{html.escape(row['description'])} <code>{html.escape(name)}</code></td>{''.join(cells)}</tr>"
+        )
+    return (
+        f"<table><tr><th>breakage</th>{head}</tr>{''.join(rows)}</table>"
+        "<p><small>Each cell: how many of that claim's checks turn ✗ when the notebooks run at quick size on the "
+        "broken code; green means the breakage was caught (· = not relevant). Open a cell for the checks. Every "
+        "relevant breakage must be caught; <code>tests/test_sabotage.py</code> enforces it.</small></p>"
+    )
 
 
 def provenance(results: dict) -> str:
-    params = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td class='num'>{html.escape(json.dumps(v))}</td></tr>"
-                     for k, v in results.get("params", {}).items())
+    params = "".join(
+        f"<tr><td><code>{html.escape(k)}</code></td><td class='num'>{html.escape(json.dumps(v))}</td></tr>"
+        for k, v in results.get("params", {}).items()
+    )
     env = ", ".join(f"{k} {html.escape(str(v))}" for k, v in results.get("environment", {}).items())
-    return (f"<details><summary>Parameters (seed {html.escape(str(results.get('params', {}).get('seed', '?')))}) "
-            f"and environment</summary><table>{params}</table><p><small>{env}</small></p></details>")
+    return (
+        f"<details><summary>Parameters (seed {html.escape(str(results.get('params', {}).get('seed', '?')))}) "
+        f"and environment</summary><table>{params}</table><p><small>{env}</small></p></details>"
+    )
 
 
 def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
@@ -238,22 +271,39 @@ def render_all(notebooks: list[Path], out: Path, cache: Path) -> dict[str, dict]
         _exporter()
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             done = dict(zip((job[0].stem for job in todo), pool.map(render_notebook, *zip(*todo))))
-    return {job[0].stem: done[job[0].stem] if job[0].stem in done else render_notebook(*job) for job in jobs}
+    return {
+        job[0].stem: done[job[0].stem] if job[0].stem in done else render_notebook(*job)
+        for job in jobs
+    }
 
 
 def _write(build_dir: Path, out: Path) -> int:
     """Write the report into ``out``; return the number of failed or missing checks."""
     failures, sections, nb_links, seen = 0, [], [], {}
-    entries = list(CLAIMS) + [e for e in BEYOND if (build_dir / "results" / f"{e.notebook}.json").is_file()
-                              or (build_dir / "notebooks" / f"{e.notebook}.ipynb").is_file()]
+    entries = list(CLAIMS) + [
+        e
+        for e in BEYOND
+        if (build_dir / "results" / f"{e.notebook}.json").is_file()
+        or (build_dir / "notebooks" / f"{e.notebook}.ipynb").is_file()
+    ]
     executed = dict.fromkeys(build_dir / "notebooks" / f"{e.notebook}.ipynb" for e in entries)
-    rendered = render_all([p for p in executed if p.is_file()], out / "notebooks", build_dir / ".cache" / "report")
+    rendered = render_all(
+        [p for p in executed if p.is_file()], out / "notebooks", build_dir / ".cache" / "report"
+    )
     for entry in entries:
-        anchor, title, notebook, figures, text, beyond = (entry.anchor, entry.title, entry.notebook, entry.figures,
-                                                          entry.text, entry.beyond)
+        anchor, title, notebook, figures, text, beyond = (
+            entry.anchor,
+            entry.title,
+            entry.notebook,
+            entry.figures,
+            entry.text,
+            entry.beyond,
+        )
         if beyond and not any(s.startswith("<h1") for s in sections):
-            sections.append('<h1 id="beyond">Beyond the paper</h1><p>Questions the paper does not answer, studied with the '
-                            "same rigour. These are not claims of the paper.</p>")
+            sections.append(
+                '<h1 id="beyond">Beyond the paper</h1><p>Questions the paper does not answer, studied with the '
+                "same rigour. These are not claims of the paper.</p>"
+            )
         if notebook not in seen:
             res_path = build_dir / "results" / f"{notebook}.json"
             ipynb = build_dir / "notebooks" / f"{notebook}.ipynb"
@@ -263,10 +313,14 @@ def _write(build_dir: Path, out: Path) -> int:
             # A notebook without results, or whose executed notebook is missing, did not finish:
             # its results (if any) may be from an earlier run, so it counts as a failure.
             failures += (results is None or not ipynb.is_file()) + (
-                0 if results is None else sum(not c["holds"] for c in results["claims"]))
+                0 if results is None else sum(not c["holds"] for c in results["claims"])
+            )
             seen[notebook] = (results, link, cells)
-            nb_links.append(f'<li><a href="{link}">{notebook}</a></li>' if link else
-                            f'<li>{notebook}: <span class="bad">✗ did not finish</span> (see the make log)</li>')
+            nb_links.append(
+                f'<li><a href="{link}">{notebook}</a></li>'
+                if link
+                else f'<li>{notebook}: <span class="bad">✗ did not finish</span> (see the make log)</li>'
+            )
         results, link, cells = seen[notebook]
         figs = []
         for fig in figures:
@@ -275,20 +329,32 @@ def _write(build_dir: Path, out: Path) -> int:
                 dest = out / "figures" / notebook / src.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest)
-                figs.append(f'<figure><img src="figures/{notebook}/{src.name}" alt="{html.escape(fig)}">'
-                            f'<figcaption>{html.escape(fig.replace("_", " "))} '
-                            f'(<a href="figures/{notebook}/{src.name}">PNG</a>)</figcaption></figure>')
+                figs.append(
+                    f'<figure><img src="figures/{notebook}/{src.name}" alt="{html.escape(fig)}">'
+                    f"<figcaption>{html.escape(fig.replace('_', ' '))} "
+                    f'(<a href="figures/{notebook}/{src.name}">PNG</a>)</figcaption></figure>'
+                )
         if results is None:
             body = '<p class="banner fail">✗ no results: the notebook did not finish.</p>'
         else:
             body = checks_table(results, link, about=anchor, cells=cells) + provenance(results)
-        sections.append(f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>'
-                        f'<p>From <a href="{link or "#"}">{notebook}</a>.</p>{"".join(figs)}'
-                        f"<h3>Checks</h3>{body}</section>")
-    banner = ('<p class="banner ok">✓ Every check holds.</p>' if failures == 0 else
-              f'<p class="banner fail">✗ {failures} check(s) failed or missing: see the ✗ rows below.</p>')
-    nav = "".join(f'<a href="#{c.anchor}">{c.title.split(".")[0]}. {c.anchor.replace("_", " ")}</a>' for c in CLAIMS)
-    nav += '<a href="#beyond">beyond the paper</a><a href="#sabotage">checks proven able to fail</a>'
+        sections.append(
+            f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>'
+            f'<p>From <a href="{link or "#"}">{notebook}</a>.</p>{"".join(figs)}'
+            f"<h3>Checks</h3>{body}</section>"
+        )
+    banner = (
+        '<p class="banner ok">✓ Every check holds.</p>'
+        if failures == 0
+        else f'<p class="banner fail">✗ {failures} check(s) failed or missing: see the ✗ rows below.</p>'
+    )
+    nav = "".join(
+        f'<a href="#{c.anchor}">{c.title.split(".")[0]}. {c.anchor.replace("_", " ")}</a>'
+        for c in CLAIMS
+    )
+    nav += (
+        '<a href="#beyond">beyond the paper</a><a href="#sabotage">checks proven able to fail</a>'
+    )
     nav += '<a href="#notebooks">executed notebooks</a>'
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -316,15 +382,26 @@ checks that caught each breakage.</p>
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Build the offline claims report from a build folder.")
-    ap.add_argument("--build", type=Path, default=Path("build"), help="folder with results/, figures/, notebooks/")
+    ap.add_argument(
+        "--build",
+        type=Path,
+        default=Path("build"),
+        help="folder with results/, figures/, notebooks/",
+    )
     ap.add_argument("--out", type=Path, default=None, help="report folder (default BUILD/report)")
     args = ap.parse_args(argv)
     try:
         index, failures = build(args.build, args.out)
     except OSError as exc:
-        print(f"report: cannot write the report ({exc}); the previous report, if any, is untouched", file=sys.stderr)
+        print(
+            f"report: cannot write the report ({exc}); the previous report, if any, is untouched",
+            file=sys.stderr,
+        )
         return 2
-    print(f"  report: {index}" + (f"   ✗ {failures} check(s) failed or missing" if failures else "   ✓ all checks hold"))
+    print(
+        f"  report: {index}"
+        + (f"   ✗ {failures} check(s) failed or missing" if failures else "   ✓ all checks hold")
+    )
     return 1 if failures else 0
 
 

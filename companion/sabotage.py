@@ -14,6 +14,7 @@ result is a matrix of breakages against claims: which checks turned ✗. Every
 claim must have at least one check that fails under every breakage relevant to
 it; ``tests/test_sabotage.py`` asserts that, and the report shows the matrix.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BREAKAGES = {
     "fa_is_gd": (
         "FA's feedback replaced by W, so FA is GD",
-        ("convergence", "alignment", "separation", "orthogonal", "linear_network", "beyond_real_data"),
+        (
+            "convergence",
+            "alignment",
+            "separation",
+            "orthogonal",
+            "linear_network",
+            "beyond_real_data",
+        ),
         "R.RULES['fa'] = dataclasses.replace(R.RULES['fa'], step=R.gd_step, z_direction=R.gradient_direction)",
     ),
     "feedback_zero": (
@@ -90,17 +98,33 @@ def notebooks_for(claims) -> list[str]:
     return list(dict.fromkeys(s.notebook for s in SECTIONS if s.anchor in claims))
 
 
-def run_breakages(plan: list[tuple[str, list[str]]], workdir: Path, jobs: int = 2) -> dict[str, list[dict]]:
+def run_breakages(
+    plan: list[tuple[str, list[str]]], workdir: Path, jobs: int = 2
+) -> dict[str, list[dict]]:
     """Run each ``(breakage, notebooks)`` of ``plan``, ``jobs`` at a time; each breakage's outcomes, by name.
 
     One fresh server process (``--fork-server``) forks a child per breakage:
     this process, which may have threads (a test runner's), never forks. The
     server gets each breakage's patch with the plan, as this process has it.
     """
-    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "TQDM_DISABLE": "1",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
     plan_json = json.dumps([(b, nbs, BREAKAGES[b][2]) for b, nbs in plan])
-    server = [sys.executable, "-m", "companion.sabotage", "--fork-server", str(workdir), str(jobs), plan_json]
+    server = [
+        sys.executable,
+        "-m",
+        "companion.sabotage",
+        "--fork-server",
+        str(workdir),
+        str(jobs),
+        plan_json,
+    ]
     proc = subprocess.run(server, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
     return {b: _outcomes(workdir / b, notebooks, last) for b, notebooks in plan}
@@ -120,11 +144,15 @@ def _outcomes(folder: Path, notebooks: list[str], fallback: str) -> list[dict]:
         results = folder / "build" / "results" / f"{notebook}.json"
         if results.is_file():
             doc = json.loads(results.read_text())
-            checks = [dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]]
+            checks = [
+                dict(claim=c["claim"], about=c["about"], holds=c["holds"]) for c in doc["claims"]
+            ]
             outcomes.append({"notebook": notebook, "finished": True, "checks": checks})
         else:
             last = errors.get(notebook) or fallback
-            outcomes.append({"notebook": notebook, "finished": False, "error": last[-300:], "checks": []})
+            outcomes.append(
+                {"notebook": notebook, "finished": False, "error": last[-300:], "checks": []}
+            )
     return outcomes
 
 
@@ -140,7 +168,9 @@ def fork_server(workdir: Path, jobs: int, plan: list[tuple[str, list[str], str]]
         if running == jobs:
             os.wait()
             running -= 1
-        if os.fork() == 0:  # the child: patch, run, record, and leave without running the parent's cleanup
+        if (
+            os.fork() == 0
+        ):  # the child: patch, run, record, and leave without running the parent's cleanup
             status = 1
             try:
                 _run_patched(patch, notebooks, workdir / breakage)
@@ -177,9 +207,13 @@ def worker(build: Path, notebooks: list[str]) -> dict:
     errors = {}
     for notebook in notebooks:
         try:
-            cells.run(ROOT / "notebooks" / f"{notebook}.py", {"quick": True, "build_dir": str(build)})
+            cells.run(
+                ROOT / "notebooks" / f"{notebook}.py", {"quick": True, "build_dir": str(build)}
+            )
             errors[notebook] = None
-        except Exception as exc:  # a failing check (results written) or a crash (none): _outcomes tells which
+        except (
+            Exception
+        ) as exc:  # a failing check (results written) or a crash (none): _outcomes tells which
             errors[notebook] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return errors
 
@@ -192,7 +226,9 @@ def run(breakages=None, jobs: int = 2) -> dict:
         raise ValueError(f"unknown breakage(s) {unknown}; valid: {sorted(BREAKAGES)}")
     longest_first = sorted(names, key=lambda b: -len(notebooks_for(BREAKAGES[b][1])))
     with tempfile.TemporaryDirectory(prefix="fa-sabotage-") as tmp:
-        runs = run_breakages([(b, notebooks_for(BREAKAGES[b][1])) for b in longest_first], Path(tmp), jobs)
+        runs = run_breakages(
+            [(b, notebooks_for(BREAKAGES[b][1])) for b in longest_first], Path(tmp), jobs
+        )
         by_job = {(b, o["notebook"]): o for b, outcomes in runs.items() for o in outcomes}
     matrix = {}
     for b in names:
@@ -200,18 +236,36 @@ def run(breakages=None, jobs: int = 2) -> dict:
         row = {}
         for claim in claims:
             outcomes = [by_job[b, nb] for nb in notebooks_for([claim])]
-            failed = [c["claim"] for o in outcomes for c in o["checks"] if c["about"] == claim and not c["holds"]]
+            failed = [
+                c["claim"]
+                for o in outcomes
+                for c in o["checks"]
+                if c["about"] == claim and not c["holds"]
+            ]
             crashed = [o["error"] for o in outcomes if not o["finished"]]
-            row[claim] = {"failed_checks": failed, "crashed": crashed, "caught": bool(failed or crashed)}
+            row[claim] = {
+                "failed_checks": failed,
+                "crashed": crashed,
+                "caught": bool(failed or crashed),
+            }
         matrix[b] = {"description": description, "claims": row}
     return matrix
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run the claim notebooks under deliberate breakages.")
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "sabotage.json", help="where to write the matrix")
-    ap.add_argument("--only", nargs="*", help=f"breakages to run (default all: {', '.join(BREAKAGES)})")
-    ap.add_argument("--fork-server", nargs=3, metavar=("WORKDIR", "JOBS", "PLAN"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "sabotage.json",
+        help="where to write the matrix",
+    )
+    ap.add_argument(
+        "--only", nargs="*", help=f"breakages to run (default all: {', '.join(BREAKAGES)})"
+    )
+    ap.add_argument(
+        "--fork-server", nargs=3, metavar=("WORKDIR", "JOBS", "PLAN"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args(argv)
     if args.fork_server:  # run_breakages' server process
         workdir, jobs, plan = args.fork_server
@@ -220,10 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     matrix = run(args.only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
-    missed = [(b, c) for b, row in matrix.items() for c, cell in row["claims"].items() if not cell["caught"]]
+    missed = [
+        (b, c)
+        for b, row in matrix.items()
+        for c, cell in row["claims"].items()
+        if not cell["caught"]
+    ]
     for b, row in matrix.items():
-        cells = ", ".join(f"{c}: {len(cell['failed_checks'])} ✗" + (" (crashed)" if cell["crashed"] else "")
-                          for c, cell in row["claims"].items())
+        cells = ", ".join(
+            f"{c}: {len(cell['failed_checks'])} ✗" + (" (crashed)" if cell["crashed"] else "")
+            for c, cell in row["claims"].items()
+        )
         print(f"  {b:<26} {cells}")
     if missed:
         print(f"sabotage: NOT caught: {missed}", file=sys.stderr)

@@ -18,6 +18,7 @@ figures and results are byte-identical to cold runs (``tests/test_warm.py``).
 Without the socket, or if it does not answer, the pipeline runs cold as before.
 (In ``ps``, the forked pipelines and kernels show the server's command line.)
 """
+
 from __future__ import annotations
 
 import json
@@ -36,17 +37,40 @@ INLINE = "module://matplotlib_inline.backend_inline"
 # Imported once by the server. Two modules are left to the kernel, as they read its state when
 # imported: Matplotlib's inline backend hooks into the running IPython shell, and ipykernel's
 # application reads the kernel's environment (JPY_PARENT_PID) into its defaults.
-PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "fa_core", "IPython",
-           "ipykernel.ipkernel", "ipykernel.zmqshell", "papermill", "papermill.execute", "jupytext", "nbformat",
-           "nbclient")
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "fa_core",
+    "IPython",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "papermill",
+    "papermill.execute",
+    "jupytext",
+    "nbformat",
+    "nbclient",
+)
 LEFT_TO_THE_KERNEL = ("matplotlib_inline.backend_inline", "ipykernel.kernelapp")
 
 
 # Variables that may differ between the server's environment and a pipeline's: make's and the
 # shell's own bookkeeping, and the socket. Any other difference means the imports may not be what
 # a cold process would get (a library may read its settings on import), so that pipeline runs cold.
-_MAY_DIFFER = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKE_TERMOUT", "MAKE_TERMERR", "_", "SHLVL", "PWD", "OLDPWD",
-               SOCKET_ENV)
+_MAY_DIFFER = (
+    "MAKEFLAGS",
+    "MAKELEVEL",
+    "MFLAGS",
+    "MAKE_TERMOUT",
+    "MAKE_TERMERR",
+    "_",
+    "SHLVL",
+    "PWD",
+    "OLDPWD",
+    SOCKET_ENV,
+)
 
 
 def preload() -> dict[str, str]:
@@ -58,7 +82,9 @@ def preload() -> dict[str, str]:
         importlib.import_module(name)
     early = [name for name in LEFT_TO_THE_KERNEL if name in sys.modules]
     if early:
-        raise RuntimeError(f"the warm server imported {early}, which must be imported by each kernel")
+        raise RuntimeError(
+            f"the warm server imported {early}, which must be imported by each kernel"
+        )
     return dict(os.environ)
 
 
@@ -84,7 +110,7 @@ def serve(command: list[str], path: str | None = None) -> int:
         while proc.poll() is None if proc else stdin_open():
             try:
                 conn, _ = server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 conn = None
             if conn is not None:
                 env = env or preload()
@@ -164,15 +190,21 @@ def differences(server: dict[str, str], client: dict[str, str]) -> list[str]:
     difference for a client that sets none: its kernel would choose the same.
     """
     keys = (server.keys() | client.keys()) - set(_MAY_DIFFER)
-    return sorted(k for k in keys if server.get(k) != client.get(k)
-                  and not (k == "MPLBACKEND" and server[k] == INLINE and k not in client))
+    return sorted(
+        k
+        for k in keys
+        if server.get(k) != client.get(k)
+        and not (k == "MPLBACKEND" and server[k] == INLINE and k not in client)
+    )
 
 
 def _child(conn: socket.socket, env: dict[str, str]) -> None:
     """Take one request: the client's streams, folder and environment; run the pipeline; send its status."""
     reply = 1
     try:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still run the pipeline's cleanup
+        signal.signal(
+            signal.SIGTERM, lambda *_: sys.exit(143)
+        )  # stopped: still run the pipeline's cleanup
         request, fds = _receive(conn)
         differ = differences(env, request["env"])
         if differ:
@@ -222,7 +254,9 @@ def request(argv: list[str]) -> int | None:
         conn.shutdown(socket.SHUT_WR)
         try:
             reply = b"".join(iter(lambda: conn.recv(4096), b""))
-        except KeyboardInterrupt:  # Ctrl-C: the pipeline, in the same process group, stops and cleans up itself
+        except (
+            KeyboardInterrupt
+        ):  # Ctrl-C: the pipeline, in the same process group, stops and cleans up itself
             return 130
     if not reply:
         print(f"the warm pipeline for {argv} ended without a status", file=sys.stderr)
@@ -246,7 +280,9 @@ class KernelSeed:
         self.pid = os.fork()
         if self.pid == 0:  # the seed: never returns into the pipeline's code
             try:
-                os.closerange(3, read)  # as Popen's close_fds: the kernel keeps only its pipe and standard streams
+                os.closerange(
+                    3, read
+                )  # as Popen's close_fds: the kernel keeps only its pipe and standard streams
                 os.closerange(read + 1, os.sysconf("SC_OPEN_MAX"))
                 os.setsid()
                 with os.fdopen(read, "rb") as pipe:
@@ -261,13 +297,15 @@ class KernelSeed:
             os._exit(0)
         os.close(read)
 
-    def launch(self, cmd: list[str], env: dict, cwd: str, log: str | None) -> "ForkedProcess":
+    def launch(self, cmd: list[str], env: dict, cwd: str, log: str | None) -> ForkedProcess:
         """Start the kernel ``cmd`` (``python -m ipykernel_launcher -f FILE``), its stderr appended to ``log``.
 
         Returns a Popen-like handle on it.
         """
         with os.fdopen(self._write, "wb") as pipe:
-            pipe.write(json.dumps({"argv": cmd[3:], "env": env, "cwd": str(cwd), "log": log}).encode())
+            pipe.write(
+                json.dumps({"argv": cmd[3:], "env": env, "cwd": str(cwd), "log": log}).encode()
+            )
         return ForkedProcess(self.pid)
 
     @staticmethod
@@ -279,7 +317,9 @@ class KernelSeed:
     def _become_kernel(request: dict) -> None:
         streams = [(os.open(os.devnull, os.O_RDWR), 0)]
         if request["log"] is not None:
-            streams.append((os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2))
+            streams.append(
+                (os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2)
+            )
         _redirect(streams)
         os.chdir(request["cwd"])
         os.environ.clear()
@@ -327,9 +367,17 @@ class ForkedProcess:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(description="Run a command with warm notebook pipelines (see the module's doc).")
-    ap.add_argument("--socket", help="serve at this path until standard input closes (instead of a command)")
-    ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG ...], e.g. -- make --jobs=2 executed")
+    ap = argparse.ArgumentParser(
+        description="Run a command with warm notebook pipelines (see the module's doc)."
+    )
+    ap.add_argument(
+        "--socket", help="serve at this path until standard input closes (instead of a command)"
+    )
+    ap.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="-- COMMAND [ARG ...], e.g. -- make --jobs=2 executed",
+    )
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if bool(command) == bool(args.socket):

@@ -17,31 +17,61 @@ activations), ``fa_core.inputs`` (network inputs, whitening and the linear
 teacher of a data set) and ``fa_core.rules_beyond`` (feedback rules beyond the paper). NumPy is the only dependency: importing fa_core never
 loads matplotlib or the notebook tooling (that is the ``companion`` package).
 """
+
 from . import inputs, linalg, metrics, network, rules_beyond, theory
 from .deep import train_deep
 from .factorization import train
+from .inputs import gaussian_inputs, whitened_inputs
 from .linalg import principal_angles, subspace_overlap
 from .loop import DivergenceError, Run
-from .inputs import gaussian_inputs, whitened_inputs
 from .network import train_network
 from .rules import RULES, Rule
 from .rules_beyond import kolen_pollack, with_weight_decay
 from .start import Start, starting_point, streams
 from .sweep import SweepError, grid, sweep
-from .targets import Target, bump_spectrum, head_tail_spectrum, low_rank_spectrum, make_target, power_spectrum
+from .targets import (
+    Target,
+    bump_spectrum,
+    head_tail_spectrum,
+    low_rank_spectrum,
+    make_target,
+    power_spectrum,
+)
 from .theory import fa_limit_error, optimal_error
 
 __version__ = "0.1.0"
 
 __all__ = [
     # targets
-    "Target", "make_target", "low_rank_spectrum", "head_tail_spectrum", "bump_spectrum", "power_spectrum",
+    "Target",
+    "make_target",
+    "low_rank_spectrum",
+    "head_tail_spectrum",
+    "bump_spectrum",
+    "power_spectrum",
     # starting points and rules
-    "streams", "starting_point", "Start", "Rule", "RULES", "with_weight_decay", "kolen_pollack",
+    "streams",
+    "starting_point",
+    "Start",
+    "Rule",
+    "RULES",
+    "with_weight_decay",
+    "kolen_pollack",
     # trainers and their result
-    "train", "train_network", "train_deep", "Run", "DivergenceError", "gaussian_inputs", "whitened_inputs",
+    "train",
+    "train_network",
+    "train_deep",
+    "Run",
+    "DivergenceError",
+    "gaussian_inputs",
+    "whitened_inputs",
     # the closed forms everyone needs
-    "optimal_error", "fa_limit_error", "principal_angles", "subspace_overlap",
+    "optimal_error",
+    "fa_limit_error",
+    "principal_angles",
+    "subspace_overlap",
     # sweeps
-    "grid", "sweep", "SweepError",
+    "grid",
+    "sweep",
+    "SweepError",
 ]

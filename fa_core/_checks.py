@@ -4,6 +4,7 @@ Every check raises ``ValueError`` (a bad value) or ``TypeError`` (a bad type)
 whose message names the parameter, what was given and what is allowed, so a
 mistake is reported where it is made, not as a NaN later.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -19,7 +20,9 @@ def as_finite_array(x, name: str, ndim: tuple[int, ...]) -> np.ndarray:
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a real array; got {type(x).__name__}")
     if np.iscomplexobj(x):
-        raise TypeError(f"{name} must be real; got a complex array (pass .real if that is what you mean)")
+        raise TypeError(
+            f"{name} must be real; got a complex array (pass .real if that is what you mean)"
+        )
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -56,8 +59,10 @@ def positive_float(x, name: str, allow_zero: bool = False) -> float:
 
 def check_shape(a: np.ndarray, name: str, shape: tuple[int, ...]) -> None:
     """Check that the trailing axes of ``a`` equal ``shape``."""
-    if a.shape[a.ndim - len(shape):] != shape or a.ndim < len(shape):
-        raise ValueError(f"{name} must have shape {shape} (optionally with a leading seed axis); got {a.shape}")
+    if a.shape[a.ndim - len(shape) :] != shape or a.ndim < len(shape):
+        raise ValueError(
+            f"{name} must have shape {shape} (optionally with a leading seed axis); got {a.shape}"
+        )
 
 
 Seed = int | np.random.Generator | np.random.SeedSequence
@@ -68,10 +73,13 @@ def as_generator(rng: Seed, name: str = "rng") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, np.random.SeedSequence) or (
-            isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0):
+        isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0
+    ):
         return np.random.default_rng(rng)
-    raise TypeError(f"{name} must be a non-negative int, a np.random.SeedSequence or a np.random.Generator; "
-                    f"got {rng!r}")
+    raise TypeError(
+        f"{name} must be a non-negative int, a np.random.SeedSequence or a np.random.Generator; "
+        f"got {rng!r}"
+    )
 
 
 def one_of(x, name: str, choices) -> str:

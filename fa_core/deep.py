@@ -14,11 +14,12 @@ only in the matrix that carries the error back to layer l:
 For L = 2 all three reduce to :func:`fa_core.train`'s rules, and FA and DFA
 coincide; seed i draws the same Z₀, W₀, B as there.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import reduce
 from itertools import accumulate
-from typing import Sequence
 
 import numpy as np
 
@@ -34,7 +35,9 @@ def deep_form(rule: str | Rule) -> tuple[str, str, float]:
     """``(name, carrier, weight decay)`` of a rule that has a deep form."""
     rule = get_rule(rule)
     if rule.deep is None:
-        raise ValueError(f"rule {rule.name!r} has no deep form; use 'gd', 'fa', 'dfa' or with_weight_decay of one")
+        raise ValueError(
+            f"rule {rule.name!r} has no deep form; use 'gd', 'fa', 'dfa' or with_weight_decay of one"
+        )
     return rule.name, *rule.deep
 
 
@@ -61,9 +64,11 @@ def deep_step(Y, Zs, feedback, rule: str, eta: float, lam: float = 0.0):
 def _carrier(Zs, feedback, rule, l):
     """The matrix that carries the error from the output back to layer l's output."""
     if rule == "gd":
-        return reduce(np.matmul, Zs[l + 1:])
+        return reduce(np.matmul, Zs[l + 1 :])
     if rule == "fa":
-        return reduce(np.matmul, feedback[l:])  # feedback[j] is B_{j+2}; layer l (0-based) needs B_{l+2} … B_L
+        return reduce(
+            np.matmul, feedback[l:]
+        )  # feedback[j] is B_{j+2}; layer l (0-based) needs B_{l+2} … B_L
     return feedback[l]  # dfa: D_{l+1}
 
 
@@ -113,8 +118,18 @@ def train_deep(
     if cfg.names != ("error",):
         raise ValueError(f"record: train_deep records only 'error'; got {list(record)}")
     name, carrier, lam = deep_form(cfg.rule)
-    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, scale=float(t.s[0]), depth=depth,
-                          rule=carrier)
+    start = resolve_start(
+        start,
+        t.n,
+        t.m,
+        r,
+        seeds,
+        init_scale,
+        feedback_scale,
+        scale=float(t.s[0]),
+        depth=depth,
+        rule=carrier,
+    )
     Y, feedback = t.Y, list(start.feedback)
     err = np.empty((len(start.seeds), cfg.at.size))
 
@@ -123,8 +138,28 @@ def train_deep(
         err[:, j] = sq_norms(E)
         return err[:, j]
 
-    Zs, j = record_loop(list(start.layers), lambda Zs, step: deep_step(Y, Zs, feedback, carrier, cfg.eta, lam),
-                        measure, steps=cfg.steps, at=cfg.at, sq_norm=t.sq_norm, scale=float(t.s[0]),
-                        rule_name=f"deep {name}", eta=cfg.eta, tol=cfg.tol, progress=progress)
-    return Run(name, cfg.eta, start.seeds, cfg.at[:j], {"error": err[:, :j]}, t.sq_norm, "dense", start, tuple(Zs),
-               tuple(feedback))
+    Zs, j = record_loop(
+        list(start.layers),
+        lambda Zs, step: deep_step(Y, Zs, feedback, carrier, cfg.eta, lam),
+        measure,
+        steps=cfg.steps,
+        at=cfg.at,
+        sq_norm=t.sq_norm,
+        scale=float(t.s[0]),
+        rule_name=f"deep {name}",
+        eta=cfg.eta,
+        tol=cfg.tol,
+        progress=progress,
+    )
+    return Run(
+        name,
+        cfg.eta,
+        start.seeds,
+        cfg.at[:j],
+        {"error": err[:, :j]},
+        t.sq_norm,
+        "dense",
+        start,
+        tuple(Zs),
+        tuple(feedback),
+    )

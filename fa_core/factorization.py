@@ -1,7 +1,8 @@
 """The matrix-factorization trainer :func:`train`: Y ≈ Z W, all seeds at once."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._checks import one_of
 from .loop import Run, check_start_scale, run_loop, settings
@@ -101,7 +102,19 @@ def train(
     """
     t = as_target(target_or_Y)
     cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
-    start = resolve_start(start, t.n, t.m, r, seeds, init_scale, feedback_scale, scale=float(t.s[0]), B=B, Z0=Z0, W0=W0)
+    start = resolve_start(
+        start,
+        t.n,
+        t.m,
+        r,
+        seeds,
+        init_scale,
+        feedback_scale,
+        scale=float(t.s[0]),
+        B=B,
+        Z0=Z0,
+        W0=W0,
+    )
     engine = choose_engine(engine, cfg.rule)
     state, basis = (start.Z0, start.W0, start.B), None
     if engine == "reduced":
@@ -109,14 +122,48 @@ def train(
         Y = ReducedY(s_reduced, dropped)
     else:
         Y = DenseY(t.Y)
-    metrics, at, (Z, W, Bm) = run_loop(Y, tuple(state), cfg.rule, cfg.eta, steps=cfg.steps, names=cfg.names,
-                                       at=cfg.at, sq_norm=t.sq_norm, scale=float(t.s[0]), tol=cfg.tol,
-                                       progress=progress)
-    return Run(cfg.rule.name, cfg.eta, start.seeds, at, metrics, t.sq_norm, engine, start, (Z, W), (Bm,), basis)
+    metrics, at, (Z, W, Bm) = run_loop(
+        Y,
+        tuple(state),
+        cfg.rule,
+        cfg.eta,
+        steps=cfg.steps,
+        names=cfg.names,
+        at=cfg.at,
+        sq_norm=t.sq_norm,
+        scale=float(t.s[0]),
+        tol=cfg.tol,
+        progress=progress,
+    )
+    return Run(
+        cfg.rule.name,
+        cfg.eta,
+        start.seeds,
+        at,
+        metrics,
+        t.sq_norm,
+        engine,
+        start,
+        (Z, W),
+        (Bm,),
+        basis,
+    )
 
 
-def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale, feedback_scale, *, scale: float,
-                  depth: int = 2, rule: str = "fa", **explicit) -> Start:
+def resolve_start(
+    start: Start | None,
+    n: int,
+    m: int,
+    r: int,
+    seeds,
+    init_scale,
+    feedback_scale,
+    *,
+    scale: float,
+    depth: int = 2,
+    rule: str = "fa",
+    **explicit,
+) -> Start:
     """The given ``start`` (checked against the shapes), or a fresh :func:`starting_point`.
 
     ``explicit`` holds the B, Z0 and W0 a caller passed (None if not). A drawn
@@ -125,17 +172,32 @@ def resolve_start(start: Start | None, n: int, m: int, r: int, seeds, init_scale
     if start is None:
         if explicit.get("Z0") is None and explicit.get("W0") is None:
             check_start_scale(max(per_seed(init_scale, "init_scale", len(as_seeds(seeds)))), scale)
-        return starting_point(n, m, r, seeds, init_scale=init_scale, feedback_scale=feedback_scale, depth=depth,
-                              rule=rule, **explicit)
+        return starting_point(
+            n,
+            m,
+            r,
+            seeds,
+            init_scale=init_scale,
+            feedback_scale=feedback_scale,
+            depth=depth,
+            rule=rule,
+            **explicit,
+        )
     if not isinstance(start, Start):
-        raise TypeError(f"start must be a fa_core.Start (see fa_core.starting_point); got {type(start).__name__}")
+        raise TypeError(
+            f"start must be a fa_core.Start (see fa_core.starting_point); got {type(start).__name__}"
+        )
     given = [k for k, v in explicit.items() if v is not None]
     if given:
-        raise ValueError(f"start already fixes {given}; pass them to fa_core.starting_point instead")
+        raise ValueError(
+            f"start already fixes {given}; pass them to fa_core.starting_point instead"
+        )
     if start.Z0.shape[1:] != (n, r) or start.W0.shape[-1] != m or len(start.layers) != depth:
-        raise ValueError(f"start has {len(start.layers)} layers, Z0 of shape {start.Z0.shape[1:]} and W0 with "
-                         f"{start.W0.shape[-1]} columns; this problem needs {depth} layers, Z0 of shape {(n, r)} "
-                         f"and {m} columns")
+        raise ValueError(
+            f"start has {len(start.layers)} layers, Z0 of shape {start.Z0.shape[1:]} and W0 with "
+            f"{start.W0.shape[-1]} columns; this problem needs {depth} layers, Z0 of shape {(n, r)} "
+            f"and {m} columns"
+        )
     return start
 
 
@@ -143,7 +205,9 @@ def choose_engine(engine: str, rule: Rule) -> str:
     """Resolve ``"auto"``; refuse the reduced engine for rules it cannot run."""
     one_of(engine, "engine", ENGINE_CHOICES)
     if engine == "reduced" and not rule.equivariant:
-        raise ValueError(f"engine='reduced' needs an orthogonally equivariant rule; {rule.name!r} is not")
+        raise ValueError(
+            f"engine='reduced' needs an orthogonally equivariant rule; {rule.name!r} is not"
+        )
     if engine == "auto":
         return "reduced" if rule.equivariant else "dense"
     return engine

@@ -5,6 +5,7 @@ paper's setting; :func:`whiten` makes a given data set isotropic; and
 :func:`linear_teacher` turns any (X, T) into the Σ-weighted factorization
 its linear network solves.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,10 @@ def _covariance_root(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         return Sigma, sqrt_spd(Sigma, X.shape[1])
     except ValueError:
-        raise ValueError("XᵀX/N must be positive definite: X needs at least as many samples as columns, "
-                         "and no constant or linearly dependent columns (drop them first)") from None
+        raise ValueError(
+            "XᵀX/N must be positive definite: X needs at least as many samples as columns, "
+            "and no constant or linearly dependent columns (drop them first)"
+        ) from None
 
 
 def linear_teacher(X: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -88,7 +91,9 @@ def linear_teacher(X: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray
     X = as_finite_array(X, "X", ndim=(2,))
     T = as_finite_array(T, "T", ndim=(2,))
     if X.shape[0] != T.shape[0]:
-        raise ValueError(f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}")
+        raise ValueError(
+            f"X and T must have the same number of rows (samples); got {X.shape[0]} and {T.shape[0]}"
+        )
     N = X.shape[0]
     Sigma, L = _covariance_root(X)
     Y = np.linalg.solve(L, np.linalg.solve(L, X.T @ T / N))

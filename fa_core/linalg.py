@@ -3,6 +3,7 @@
 Everything here works on stacked arrays (a leading batch axis) where that
 makes sense, and uses only NumPy.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,7 +55,7 @@ def range_basis(A: np.ndarray) -> np.ndarray:
     Q = np.array(Q)
     for i in zip(*np.nonzero(deficient)) if Q.ndim > 2 else [()]:
         U, sv, _ = np.linalg.svd(A[i], full_matrices=False)
-        Q[i] = U[:, :Q.shape[-1]] * (sv[:Q.shape[-1]] > tol[i])
+        Q[i] = U[:, : Q.shape[-1]] * (sv[: Q.shape[-1]] > tol[i])
     return Q
 
 
@@ -147,7 +148,7 @@ def chunked(f, per_item: int, *args: np.ndarray) -> np.ndarray:
     chunk = max(1, MAX_BLOCK // max(per_item, 1))
     out = np.empty(S)
     for a in range(0, S, chunk):
-        out[a:a + chunk] = f(*(x[a:a + chunk] for x in args))
+        out[a : a + chunk] = f(*(x[a : a + chunk] for x in args))
     return out
 
 
@@ -184,7 +185,7 @@ class Identity:
         return (self.n, self.n)
 
     @property
-    def T(self) -> "Identity":
+    def T(self) -> Identity:
         return self
 
     mT = T

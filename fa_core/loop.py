@@ -6,12 +6,13 @@ the operator its rule runs on, and calls :func:`run_loop` (two layers) or
 :func:`record_loop` (any state). Recording, divergence and early stopping
 behave the same everywhere.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -30,7 +31,13 @@ class DivergenceError(RuntimeError):
     """Training diverged: the error became non-finite or grew without bound."""
 
     def __init__(self, rule: str, eta: float, step: int, error: float, suggested_eta: float):
-        self.rule, self.eta, self.step, self.error, self.suggested_eta = rule, eta, step, error, suggested_eta
+        self.rule, self.eta, self.step, self.error, self.suggested_eta = (
+            rule,
+            eta,
+            step,
+            error,
+            suggested_eta,
+        )
         super().__init__(
             f"rule {rule!r} diverged with eta={eta:g}: error {error:.3g} at step {step}. "
             f"Try eta <= {suggested_eta:.3g} (for ‖Y‖₂ = 1, eta in 0.05-0.1 is stable in our runs)."
@@ -89,7 +96,7 @@ class Run:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.metrics[name]
 
-    def split(self, parts: int) -> list["Run"]:
+    def split(self, parts: int) -> list[Run]:
         """This run as ``parts`` runs of equally many consecutive seeds.
 
         For configurations trained as one batch: stacked ``Z0``, ``W0``, ``B``,
@@ -102,12 +109,27 @@ class Run:
             raise ValueError(f"parts must divide the number of seeds ({S}); got {parts}")
         return [self._rows(slice(i * (S // parts), (i + 1) * (S // parts))) for i in range(parts)]
 
-    def _rows(self, rows: slice) -> "Run":
+    def _rows(self, rows: slice) -> Run:
         take = lambda arrays: tuple(a[rows] for a in arrays)  # noqa: E731
-        start = Start(self.start.seeds[rows], take(self.start.layers), take(self.start.feedback), self.start.direct)
-        return Run(self.rule, self.eta, self.seeds[rows], self.steps, {k: v[rows] for k, v in self.metrics.items()},
-                   self.sq_norm_Y if np.ndim(self.sq_norm_Y) == 0 else self.sq_norm_Y[rows], self.engine, start,
-                   take(self._layers), take(self._feedback), None if self._basis is None else self._basis.rows(rows))
+        start = Start(
+            self.start.seeds[rows],
+            take(self.start.layers),
+            take(self.start.feedback),
+            self.start.direct,
+        )
+        return Run(
+            self.rule,
+            self.eta,
+            self.seeds[rows],
+            self.steps,
+            {k: v[rows] for k, v in self.metrics.items()},
+            self.sq_norm_Y if np.ndim(self.sq_norm_Y) == 0 else self.sq_norm_Y[rows],
+            self.engine,
+            start,
+            take(self._layers),
+            take(self._feedback),
+            None if self._basis is None else self._basis.rows(rows),
+        )
 
     @cached_property
     def layers(self) -> tuple[np.ndarray, ...]:
@@ -119,7 +141,9 @@ class Run:
     @cached_property
     def feedback(self) -> tuple[np.ndarray, ...]:
         """Final feedback matrices, as in :attr:`Start.feedback` (they change under some rules)."""
-        return tuple(self._feedback if self._basis is None else map(self._basis.expand_right, self._feedback))
+        return tuple(
+            self._feedback if self._basis is None else map(self._basis.expand_right, self._feedback)
+        )
 
     @property
     def Z(self) -> np.ndarray:
@@ -154,7 +178,9 @@ def log_steps(steps: int, num: int = 120) -> np.ndarray:
     """0 and about ``num`` log-spaced integer steps up to ``steps`` (inclusive)."""
     if positive_int(steps, "steps", low=0) == 0:
         return np.zeros(1, dtype=np.int64)
-    return np.unique(np.concatenate([[0], np.geomspace(1, steps, num).round().astype(np.int64), [steps]]))
+    return np.unique(
+        np.concatenate([[0], np.geomspace(1, steps, num).round().astype(np.int64), [steps]])
+    )
 
 
 def record_steps(record_at, steps: int) -> np.ndarray:
@@ -168,10 +194,22 @@ def record_steps(record_at, steps: int) -> np.ndarray:
     if isinstance(record_at, (str, bytes)):
         raise TypeError(f"record_at must be a sequence of integer steps; got {record_at!r}")
     given = np.asarray(record_at)
-    if given.ndim != 1 or given.size == 0 or not (np.issubdtype(given.dtype, np.integer) or (
-            np.issubdtype(given.dtype, np.floating) and np.all(np.isfinite(given)) and np.all(given == np.round(given)))):
-        raise ValueError(f"record_at must be a non-empty 1-D sequence of integer steps in [0, steps={steps}]; "
-                         f"got {record_at!r}")
+    if (
+        given.ndim != 1
+        or given.size == 0
+        or not (
+            np.issubdtype(given.dtype, np.integer)
+            or (
+                np.issubdtype(given.dtype, np.floating)
+                and np.all(np.isfinite(given))
+                and np.all(given == np.round(given))
+            )
+        )
+    ):
+        raise ValueError(
+            f"record_at must be a non-empty 1-D sequence of integer steps in [0, steps={steps}]; "
+            f"got {record_at!r}"
+        )
     at = np.unique(np.append(given.astype(np.int64), steps))
     if at[0] < 0 or at[-1] > steps:
         raise ValueError(f"record_at must be steps in [0, steps={steps}]; got {record_at!r}")
@@ -180,12 +218,18 @@ def record_steps(record_at, steps: int) -> np.ndarray:
 
 def check_record(record) -> tuple[str, ...]:
     """``("error", *record)`` without repeats, every name a known recorder."""
-    if isinstance(record, str) or not isinstance(record, (list, tuple)) or not all(isinstance(n, str) for n in record):
+    if (
+        isinstance(record, str)
+        or not isinstance(record, (list, tuple))
+        or not all(isinstance(n, str) for n in record)
+    ):
         raise TypeError(f"record must be a list or tuple of metric names; got {record!r}")
     names = tuple(dict.fromkeys(("error", *record)))
     unknown = [n for n in names if n != "error" and n not in _metrics.RECORDERS]
     if unknown:
-        raise ValueError(f"record: unknown metric(s) {unknown}; valid: {['error', *_metrics.RECORDERS]}")
+        raise ValueError(
+            f"record: unknown metric(s) {unknown}; valid: {['error', *_metrics.RECORDERS]}"
+        )
     return names
 
 
@@ -195,9 +239,18 @@ def settings(rule, steps, eta, seeds, record, record_at, tol) -> Settings:
     steps = positive_int(steps, "steps", low=0)
     names = check_record(record)
     if "invariant_drift" in names and rule_.invariant is None:
-        raise ValueError(f"record: rule {rule_.name!r} conserves nothing, so 'invariant_drift' is meaningless for it")
-    return Settings(rule_, steps, positive_float(eta, "eta"), as_seeds(seeds), names, record_steps(record_at, steps),
-                    None if tol is None else positive_float(tol, "tol"))
+        raise ValueError(
+            f"record: rule {rule_.name!r} conserves nothing, so 'invariant_drift' is meaningless for it"
+        )
+    return Settings(
+        rule_,
+        steps,
+        positive_float(eta, "eta"),
+        as_seeds(seeds),
+        names,
+        record_steps(record_at, steps),
+        None if tol is None else positive_float(tol, "tol"),
+    )
 
 
 class ScaleWarning(UserWarning):
@@ -211,14 +264,31 @@ def check_start_scale(init_scale: float, scale: float) -> None:
     the start also leaves a conserved offset C₀ that can make the error grow.
     """
     if init_scale**2 > scale:
-        warnings.warn(f"init_scale={init_scale:g} is large for this target (‖Y‖₂ = {scale:.3g}): the start's "
-                      f"product ZW is about init_scale² = {init_scale**2:.3g}. Use init_scale <= "
-                      f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.", ScaleWarning, stacklevel=4)
+        warnings.warn(
+            f"init_scale={init_scale:g} is large for this target (‖Y‖₂ = {scale:.3g}): the start's "
+            f"product ZW is about init_scale² = {init_scale**2:.3g}. Use init_scale <= "
+            f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.",
+            ScaleWarning,
+            stacklevel=4,
+        )
 
 
-def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[str], at: np.ndarray,
-             sq_norm: float | np.ndarray, scale: float, tol: float | None = None, progress: bool = False,
-             update_op=None, eta_at=None):
+def run_loop(
+    Y,
+    state,
+    rule: Rule,
+    eta: float,
+    *,
+    steps: int,
+    names: Sequence[str],
+    at: np.ndarray,
+    sq_norm: float | np.ndarray,
+    scale: float,
+    tol: float | None = None,
+    progress: bool = False,
+    update_op=None,
+    eta_at=None,
+):
     """Advance ``state = (Z, W, B)`` for ``steps`` steps, recording metrics at ``at``.
 
     ``Y`` is the operator the metrics (and, by default, the updates) use.
@@ -245,13 +315,36 @@ def run_loop(Y, state, rule: Rule, eta: float, *, steps: int, names: Sequence[st
         op = Y if update_op is None else update_op(step)
         return rule.step(op, *state, eta if eta_at is None else eta_at(step))
 
-    state, j = record_loop(state, advance, measure, steps=steps, at=at, sq_norm=sq_norm, scale=scale,
-                           rule_name=rule.name, eta=eta, tol=tol, progress=progress)
+    state, j = record_loop(
+        state,
+        advance,
+        measure,
+        steps=steps,
+        at=at,
+        sq_norm=sq_norm,
+        scale=scale,
+        rule_name=rule.name,
+        eta=eta,
+        tol=tol,
+        progress=progress,
+    )
     return {name: values[:, :j] for name, values in out.items()}, at[:j], state
 
 
-def record_loop(state, advance: Callable, measure: Callable, *, steps: int, at: np.ndarray, sq_norm: float | np.ndarray,
-                scale: float, rule_name: str, eta: float, tol: float | None = None, progress: bool = False):
+def record_loop(
+    state,
+    advance: Callable,
+    measure: Callable,
+    *,
+    steps: int,
+    at: np.ndarray,
+    sq_norm: float | np.ndarray,
+    scale: float,
+    rule_name: str,
+    eta: float,
+    tol: float | None = None,
+    progress: bool = False,
+):
     """The training loop every trainer shares: advance, record, stop.
 
     ``advance(state, step)`` returns the next state; at each step in ``at``,
@@ -285,7 +378,9 @@ def record_loop(state, advance: Callable, measure: Callable, *, steps: int, at: 
     return state, j
 
 
-def _check_divergence(err: np.ndarray, limit: float, rule: str, eta: float, step: int, scale: float) -> None:
+def _check_divergence(
+    err: np.ndarray, limit: float, rule: str, eta: float, step: int, scale: float
+) -> None:
     bad = ~np.isfinite(err) | (err > limit)
     if np.any(bad):
         worst = float(err[bad][0])

@@ -4,6 +4,7 @@ All functions take stacked arrays (leading seed axis S) and return one value
 per seed. They use only Gram products, so they give the same numbers in the
 dense and in the reduced coordinates.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -99,11 +100,24 @@ def W_sq(s: State) -> np.ndarray:
 
 
 # The metrics ``train(..., record=[...])`` accepts, by name; each maps a State to one value per seed.
-RECORDERS = {f.__name__: f for f in (cos_WB, lam_min_WBt, lam_min_ZtZ, lam_min_WWt, invariant_drift, grad_angle,
-                                     EBt_sq, Z_sq, W_sq)}
+RECORDERS = {
+    f.__name__: f
+    for f in (
+        cos_WB,
+        lam_min_WBt,
+        lam_min_ZtZ,
+        lam_min_WWt,
+        invariant_drift,
+        grad_angle,
+        EBt_sq,
+        Z_sq,
+        W_sq,
+    )
+}
 
 
 # -- trajectories -------------------------------------------------------------
+
 
 def first_hit(steps: np.ndarray, values: np.ndarray, threshold: float) -> np.ndarray:
     """First recorded step at which ``values < threshold``, per seed; inf if never.
@@ -118,7 +132,9 @@ def first_hit(steps: np.ndarray, values: np.ndarray, threshold: float) -> np.nda
     return np.where(below.any(axis=-1), steps[hit], np.inf)
 
 
-def log_linear_fit(steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)) -> tuple[np.ndarray, np.ndarray]:
+def log_linear_fit(
+    steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)
+) -> tuple[np.ndarray, np.ndarray]:
     """Fit ln(err) = a − rate · step per seed: linear convergence has a constant rate.
 
     The fit uses the recorded points with ``band[0] < err < band[1]`` (past

@@ -13,20 +13,20 @@ whitened (XᵀX/N = I) and the targets come from a linear teacher (T = XY), then
 Xᵀe/N = Y − ZW = E, and every step is *exactly* the factorization step: this
 is the paper's corollary for two-layer linear networks.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ._checks import as_finite_array, one_of, positive_float, positive_int
 from .factorization import resolve_start
 from .linalg import batched_sq_norm
-from .operators import remember_last
 from .loop import Run, run_loop, settings
+from .operators import remember_last
 from .rules import Rule
 from .start import Start, streams
-
 
 # With moments, a GD step forms Xᵀe/N (n×m per seed) when n·m is at most this: three products
 # instead of seven, faster while a step costs Python time rather than arithmetic (measured: 11%
@@ -65,10 +65,14 @@ class DataY:
         e through Bᵀ instead of Wᵀ.
     """
 
-    def __init__(self, X: np.ndarray, T: np.ndarray, moments: bool = False, activation: str = "linear"):
+    def __init__(
+        self, X: np.ndarray, T: np.ndarray, moments: bool = False, activation: str = "linear"
+    ):
         one_of(activation, "activation", ACTIVATIONS)
         if moments and activation != "linear":
-            raise ValueError("moments=True needs activation='linear' (the sufficient statistics are linear)")
+            raise ValueError(
+                "moments=True needs activation='linear' (the sufficient statistics are linear)"
+            )
         self.X, self.T = X, T
         self.N = X.shape[-2]
         self.sigma, self.dsigma = ACTIVATIONS[activation]
@@ -117,7 +121,9 @@ class DataY:
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
         """Xᵀ[(e Fᵀ) ⊙ σ′(XZ)] / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
         if self.moments:
-            if F is W and Z.shape[-2] * W.shape[-1] <= RESIDUAL_UP_TO:  # GD: Xᵀe/N serves both of its products
+            if (
+                F is W and Z.shape[-2] * W.shape[-1] <= RESIDUAL_UP_TO
+            ):  # GD: Xᵀe/N serves both of its products
                 return self._moment_residual(Z, W) @ F.mT
             return self._Sxt_Ft(F) - self._Sxx_Z(Z) @ (W @ F.mT)
         U, _, E = self._forward(Z, W)
@@ -210,22 +216,34 @@ def train_network(
     X = as_finite_array(X, "X", ndim=(2, 3))
     T = as_finite_array(T, "T", ndim=(X.ndim,))
     if X.shape[:-1] != T.shape[:-1]:
-        raise ValueError(f"X and T must have the same number of samples (and data sets); "
-                         f"got X {X.shape} and T {T.shape}")
+        raise ValueError(
+            f"X and T must have the same number of samples (and data sets); "
+            f"got X {X.shape} and T {T.shape}"
+        )
     (N, n), m = X.shape[-2:], T.shape[-1]
     sq_norm = np.sum(T**2, axis=(-2, -1)) / N  # one per data set
     if not np.all(sq_norm > 0):
-        raise ValueError("T must not be all zero (in any data set): every error would be relative to ‖T‖ = 0")
+        raise ValueError(
+            "T must not be all zero (in any data set): every error would be relative to ‖T‖ = 0"
+        )
     cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
     sq_norm = float(sq_norm) if X.ndim == 2 else sq_norm
-    scale = float(np.sqrt(np.max(sq_norm)))  # √(‖T‖²/N) of the largest data set, for the start and divergence
-    start = resolve_start(start, n, m, r, seeds, init_scale, feedback_scale, scale=scale, B=B, Z0=Z0, W0=W0)
+    scale = float(
+        np.sqrt(np.max(sq_norm))
+    )  # √(‖T‖²/N) of the largest data set, for the start and divergence
+    start = resolve_start(
+        start, n, m, r, seeds, init_scale, feedback_scale, scale=scale, B=B, Z0=Z0, W0=W0
+    )
     if X.ndim == 3 and X.shape[0] != len(start.seeds):
-        raise ValueError(f"X and T with one data set per seed need {len(start.seeds)} of them (one per seed); "
-                         f"got {X.shape[0]}")
+        raise ValueError(
+            f"X and T with one data set per seed need {len(start.seeds)} of them (one per seed); "
+            f"got {X.shape[0]}"
+        )
     eta = cfg.eta
     linear = activation == "linear"
-    full = DataY(X, T, moments=linear, activation=activation)  # linear: gradients from XᵀX/N and XᵀT/N
+    full = DataY(
+        X, T, moments=linear, activation=activation
+    )  # linear: gradients from XᵀX/N and XᵀT/N
     update_op = None
     if batch_size is not None:
         b = positive_int(batch_size, "batch_size", high=N)
@@ -234,9 +252,21 @@ def train_network(
     if eta_decay is not None:
         decay = positive_float(eta_decay, "eta_decay")
         eta_at = lambda step: eta / (1.0 + step / decay)  # noqa: E731
-    metrics, at, (Z, W, Bm) = run_loop(full, (start.Z0, start.W0, start.B), cfg.rule, eta, steps=cfg.steps,
-                                       names=cfg.names, at=cfg.at, sq_norm=sq_norm, scale=scale, tol=cfg.tol,
-                                       progress=progress, update_op=update_op, eta_at=eta_at)
+    metrics, at, (Z, W, Bm) = run_loop(
+        full,
+        (start.Z0, start.W0, start.B),
+        cfg.rule,
+        eta,
+        steps=cfg.steps,
+        names=cfg.names,
+        at=cfg.at,
+        sq_norm=sq_norm,
+        scale=scale,
+        tol=cfg.tol,
+        progress=progress,
+        update_op=update_op,
+        eta_at=eta_at,
+    )
     return Run(cfg.rule.name, eta, start.seeds, at, metrics, sq_norm, "data", start, (Z, W), (Bm,))
 
 
@@ -258,7 +288,7 @@ def _minibatches(X: np.ndarray, T: np.ndarray, seeds, b: int, activation: str):
         i = step % per_epoch
         if i == 0:
             order = np.stack([g.permutation(N) for g in gens])
-        idx = (*rows, order[:, i * b:(i + 1) * b])
+        idx = (*rows, order[:, i * b : (i + 1) * b])
         return DataY(X[idx], T[idx], activation=activation)
 
     return batch

@@ -11,6 +11,7 @@ residual ``E = Y - ZW``:
 :mod:`fa_core.reduced`, where ``Y`` is ``diag(s)`` padded with zeros, so the
 products cost O(k r + k r²) and never depend on n or m.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -160,4 +161,3 @@ class ReducedY:
         R = np.linalg.qr(Z[..., j:, :], mode="r")
         RW = R @ W[..., :, j:]
         return sq_norms(head) + sq_norms(below) + a - 2 * c + sq_norms(RW)
-

@@ -29,6 +29,7 @@ A run of more than 3r equal singular values shrinks further, to the 3r
 directions of that run which Z₀, W₀ and B occupy (:func:`merge_ties`): on a
 flat spectrum a step then costs O(r³) whatever k is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ class ReducedBasis:
         k = self.V.shape[-1]
         return Wt[..., :k] @ self.V.mT + Wt[..., k:] @ self.Qw.mT
 
-    def rows(self, rows: slice) -> "ReducedBasis":
+    def rows(self, rows: slice) -> ReducedBasis:
         """The bases of the seeds ``rows`` (U and V shared by all seeds stay whole)."""
         own = lambda Q: Q[rows] if np.ndim(Q) == 3 else Q  # noqa: E731
         return ReducedBasis(own(self.U), own(self.V), self.Qz[rows], self.Qw[rows])
@@ -113,7 +114,11 @@ def compress(U, s: np.ndarray, V, Z: np.ndarray, W: np.ndarray, B: np.ndarray):
 def tied_runs(s: np.ndarray, longer_than: int) -> list[tuple[int, int]]:
     """(start, stop) of each run of exactly equal values in ``s`` longer than ``longer_than``."""
     edges = np.flatnonzero(np.diff(s) != 0) + 1
-    return [(int(a), int(b)) for a, b in zip(np.r_[0, edges], np.r_[edges, s.size]) if b - a > longer_than]
+    return [
+        (int(a), int(b))
+        for a, b in zip(np.r_[0, edges], np.r_[edges, s.size])
+        if b - a > longer_than
+    ]
 
 
 def merge_ties(s: np.ndarray, A: np.ndarray, C: np.ndarray, D: np.ndarray):
@@ -150,14 +155,14 @@ def merge_ties(s: np.ndarray, A: np.ndarray, C: np.ndarray, D: np.ndarray):
         return None, s, 0.0
     keep = np.ones(s.size, bool)
     for a, b in runs:
-        keep[a + width:b] = False
+        keep[a + width : b] = False
     T = np.zeros((A.shape[0], s.size, int(keep.sum())))
     col = np.cumsum(keep) - 1  # reduced column of each kept index
     free = np.ones(s.size, bool)
     for a, b in runs:
         free[a:b] = False
         G = np.concatenate([A[:, a:b], C[:, :, a:b].mT, D[:, :, a:b].mT], axis=-1)
-        T[:, a:b, col[a]:col[a] + width] = np.linalg.qr(G)[0]
+        T[:, a:b, col[a] : col[a] + width] = np.linalg.qr(G)[0]
     T[:, np.flatnonzero(free), col[free]] = 1.0
     dropped = float(sum(s[a] ** 2 * (b - a - width) for a, b in runs))
     return T, s[keep], dropped

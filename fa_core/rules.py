@@ -5,10 +5,11 @@ Each step maps ``(Y, Z, W, B, eta) -> (Z, W, B)`` on batched arrays
 :mod:`fa_core.operators`, so the same function runs in the dense and in the
 reduced coordinates. The loss is L = ½‖Y - ZW‖²_F and E = Y - ZW.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -120,14 +121,42 @@ def feedback_direction(Y, Z, W, B):
 
 # Every rule by name; :mod:`fa_core.rules_beyond` adds the rules beyond the paper.
 RULES: dict[str, Rule] = {
-    "gd": Rule("gd", gd_step, gradient_direction, balance, True, "gradient descent on ½‖Y - ZW‖²_F",
-               deep=("gd", 0.0)),
-    "fa": Rule("fa", fa_step, feedback_direction, fa_invariant, True, "Lillicrap et al. 2016; Garg & Vempala 2022",
-               deep=("fa", 0.0)),
-    "fa_star": Rule("fa_star", fa_star_step, feedback_direction, fa_invariant, True,
-                    "this companion's alignment-exact FA* (our reconstruction)"),
+    "gd": Rule(
+        "gd",
+        gd_step,
+        gradient_direction,
+        balance,
+        True,
+        "gradient descent on ½‖Y - ZW‖²_F",
+        deep=("gd", 0.0),
+    ),
+    "fa": Rule(
+        "fa",
+        fa_step,
+        feedback_direction,
+        fa_invariant,
+        True,
+        "Lillicrap et al. 2016; Garg & Vempala 2022",
+        deep=("fa", 0.0),
+    ),
+    "fa_star": Rule(
+        "fa_star",
+        fa_star_step,
+        feedback_direction,
+        fa_invariant,
+        True,
+        "this companion's alignment-exact FA* (our reconstruction)",
+    ),
     # Direct feedback alignment: with two layers it is FA; deeper, each hidden layer gets its own D_l.
-    "dfa": Rule("dfa", fa_step, feedback_direction, fa_invariant, True, "Nøkland 2016 (DFA)", deep=("dfa", 0.0)),
+    "dfa": Rule(
+        "dfa",
+        fa_step,
+        feedback_direction,
+        fa_invariant,
+        True,
+        "Nøkland 2016 (DFA)",
+        deep=("dfa", 0.0),
+    ),
 }
 
 

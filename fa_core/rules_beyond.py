@@ -4,6 +4,7 @@ They plug into every trainer like the paper's rules; the ones with a name
 are registered in :data:`fa_core.rules.RULES`. None of them conserves the
 quantity FA conserves, so they declare no invariant.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,15 @@ def with_weight_decay(rule: str | Rule, lam) -> Rule:
         return Z1 - (eta * _per_seed(lam, Z)) * Z, W1 - (eta * lam) * W, B1
 
     deep = None if base.deep is None or np.ndim(lam) else (base.deep[0], base.deep[1] + lam)
-    return Rule(f"{base.name}+wd({_label(lam)})", step, lambda Y, Z, W, B: base.z_direction(Y, Z, W, B) - lam * Z,
-                None, base.equivariant, f"{base.source}; L2 weight decay λ = {_label(lam)}", deep=deep)
+    return Rule(
+        f"{base.name}+wd({_label(lam)})",
+        step,
+        lambda Y, Z, W, B: base.z_direction(Y, Z, W, B) - lam * Z,
+        None,
+        base.equivariant,
+        f"{base.source}; L2 weight decay λ = {_label(lam)}",
+        deep=deep,
+    )
 
 
 def kolen_pollack(lam) -> Rule:
@@ -60,8 +68,14 @@ def kolen_pollack(lam) -> Rule:
         Z1 = Z + eta * (Y.E_Ft(Z, W, B) - _per_seed(lam, Z) * Z)
         return Z1, W + eta * (dW - lam * W), B + eta * (dW - lam * B)
 
-    return Rule(f"kolen_pollack({_label(lam)})", step, lambda Y, Z, W, B: Y.E_Ft(Z, W, B) - lam * Z, None, True,
-                "Akrout et al. 2019 (Kolen-Pollack)")
+    return Rule(
+        f"kolen_pollack({_label(lam)})",
+        step,
+        lambda Y, Z, W, B: Y.E_Ft(Z, W, B) - lam * Z,
+        None,
+        True,
+        "Akrout et al. 2019 (Kolen-Pollack)",
+    )
 
 
 def drtp_step(Y, Z, W, B, eta: float):
@@ -119,19 +133,27 @@ def correlated_feedback(W0: np.ndarray, G: np.ndarray, rho: float) -> np.ndarray
 def _decay(lam) -> float | np.ndarray:
     """λ as a float, or one per seed as an array of shape (S, 1, 1)."""
     try:
-        a = None if isinstance(lam, (bool, str)) or np.iscomplexobj(lam) else np.asarray(lam, dtype=float)
+        a = (
+            None
+            if isinstance(lam, (bool, str)) or np.iscomplexobj(lam)
+            else np.asarray(lam, dtype=float)
+        )
     except (TypeError, ValueError):
         a = None
     if a is None or a.ndim > 1 or a.size == 0 or not np.all(np.isfinite(a) & (a >= 0)):
-        raise ValueError(f"lam (the weight decay) must be a finite number >= 0, or a list of them (one per seed); "
-                         f"got {lam!r}")
+        raise ValueError(
+            f"lam (the weight decay) must be a finite number >= 0, or a list of them (one per seed); "
+            f"got {lam!r}"
+        )
     return float(a) if a.ndim == 0 else a[:, None, None]
 
 
 def _per_seed(lam, Z: np.ndarray):
     """``lam``, checked to have one value per seed of the batch ``Z`` when it is not one number."""
     if np.ndim(lam) and lam.shape[0] != Z.shape[0]:
-        raise ValueError(f"lam has {lam.shape[0]} values, one per seed, but the run has {Z.shape[0]} seeds")
+        raise ValueError(
+            f"lam has {lam.shape[0]} values, one per seed, but the run has {Z.shape[0]} seeds"
+        )
     return lam
 
 
@@ -139,9 +161,16 @@ def _label(lam) -> str:
     return f"{lam:g}" if np.ndim(lam) == 0 else "per seed"
 
 
-RULES.update({
-    "drtp": Rule("drtp", drtp_step, target_direction, None, True, "Frenkel et al. 2019 (DRTP)"),
-    "sign_symmetry": Rule("sign_symmetry", sign_symmetry_step,
-                          lambda Y, Z, W, B: feedback_direction(Y, Z, W, sign_feedback(W)), None, False,
-                          "Liao, Leibo & Poggio 2016 (sign symmetry, magnitude-matched)"),
-})
+RULES.update(
+    {
+        "drtp": Rule("drtp", drtp_step, target_direction, None, True, "Frenkel et al. 2019 (DRTP)"),
+        "sign_symmetry": Rule(
+            "sign_symmetry",
+            sign_symmetry_step,
+            lambda Y, Z, W, B: feedback_direction(Y, Z, W, sign_feedback(W)),
+            None,
+            False,
+            "Liao, Leibo & Poggio 2016 (sign symmetry, magnitude-matched)",
+        ),
+    }
+)

@@ -5,15 +5,24 @@ For seed i, :func:`streams` spawns independent generators from
 So GD and FA with the same seed start from the same Z₀ and W₀, and a batch of
 seeds equals a loop over them, bit for bit.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
-from typing import Sequence
 
 import numpy as np
 
-from ._checks import Seed, as_finite_array, as_generator, check_shape, one_of, positive_float, positive_int
+from ._checks import (
+    Seed,
+    as_finite_array,
+    as_generator,
+    check_shape,
+    one_of,
+    positive_float,
+    positive_int,
+)
 
 STREAMS = ("target", "init", "feedback")
 
@@ -24,9 +33,16 @@ def streams(seed: int, names: Sequence[str] = STREAMS) -> dict[str, np.random.Ge
     The i-th name always gets the i-th child, so ``"target"``, ``"init"`` and
     ``"feedback"`` draw the same numbers whatever other names are added after.
     """
-    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) \
-            or len(set(names)) != len(names) or not names:
-        raise TypeError(f"names must be a non-empty list or tuple of distinct stream names; got {names!r}")
+    if (
+        isinstance(names, str)
+        or not isinstance(names, (list, tuple))
+        or not all(isinstance(n, str) for n in names)
+        or len(set(names)) != len(names)
+        or not names
+    ):
+        raise TypeError(
+            f"names must be a non-empty list or tuple of distinct stream names; got {names!r}"
+        )
     children = np.random.SeedSequence(positive_int(seed, "seed", low=0)).spawn(len(names))
     return {name: np.random.default_rng(ss) for name, ss in zip(names, children)}
 
@@ -40,13 +56,17 @@ def as_seeds(seeds) -> tuple[int, ...]:
     try:
         out = tuple(positive_int(s, "each seed", low=0) for s in seeds)
     except TypeError:
-        raise ValueError(f"seeds must be an int or a sequence of non-negative ints; got {seeds!r}") from None
+        raise ValueError(
+            f"seeds must be an int or a sequence of non-negative ints; got {seeds!r}"
+        ) from None
     if not out:
         raise ValueError("seeds must not be empty")
     return out
 
 
-def _gaussian(rng: np.random.Generator, shape: tuple[int, int], scale: float, fan: int) -> np.ndarray:
+def _gaussian(
+    rng: np.random.Generator, shape: tuple[int, int], scale: float, fan: int
+) -> np.ndarray:
     """i.i.d. N(0, scale²/fan) entries: each row or column of length ``fan`` has norm ≈ scale."""
     return scale / np.sqrt(fan) * rng.standard_normal(shape)
 
@@ -127,12 +147,26 @@ def per_seed(x, name: str, S: int) -> tuple[float, ...]:
         return (positive_float(x, name, allow_zero=True),) * S
     values = [positive_float(v, name, allow_zero=True) for v in np.asarray(x, dtype=object).ravel()]
     if np.ndim(x) != 1 or len(values) != S:
-        raise ValueError(f"{name} must be one number or one per seed ({S} of them); got {np.shape(x)} values")
+        raise ValueError(
+            f"{name} must be one number or one per seed ({S} of them); got {np.shape(x)} values"
+        )
     return tuple(values)
 
 
-def starting_point(n: int, m: int, r: int, seeds=1, *, init_scale: float | Sequence[float] = 1e-2,
-                   feedback_scale: float = 1.0, B=None, Z0=None, W0=None, depth: int = 2, rule: str = "fa") -> Start:
+def starting_point(
+    n: int,
+    m: int,
+    r: int,
+    seeds=1,
+    *,
+    init_scale: float | Sequence[float] = 1e-2,
+    feedback_scale: float = 1.0,
+    B=None,
+    Z0=None,
+    W0=None,
+    depth: int = 2,
+    rule: str = "fa",
+) -> Start:
     """Z₀, W₀ and the feedback for every seed, each drawn from the seed's own streams.
 
     Parameters
@@ -205,5 +239,9 @@ def _deep_start(seeds, n, m, r, depth, rule, scales, feedback_scale) -> Start:
             Fs = [_gaussian(g["feedback"], (r, m), feedback_scale, m) for _ in range(depth - 1)]
         layers.append(Zs)
         feedback.append(Fs)
-    return Start(seeds, tuple(np.stack(ls) for ls in zip(*layers)), tuple(np.stack(fs) for fs in zip(*feedback)),
-                 direct=rule == "dfa")
+    return Start(
+        seeds,
+        tuple(np.stack(ls) for ls in zip(*layers)),
+        tuple(np.stack(fs) for fs in zip(*feedback)),
+        direct=rule == "dfa",
+    )

@@ -11,12 +11,13 @@ pool or a cluster, ``fn`` must be importable (a module-level function).
 Each point is a dict of keyword arguments; results come back in the order
 of the points, so a sweep is as deterministic as ``fn`` itself.
 """
+
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
-from collections.abc import Iterable
-from typing import Any, Callable
+from typing import Any
 
 
 def grid(**axes: Iterable) -> list[dict[str, Any]]:
@@ -27,9 +28,13 @@ def grid(**axes: Iterable) -> list[dict[str, Any]]:
     """
     for name, values in axes.items():
         if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
-            raise TypeError(f"grid axis {name!r} must be a list of values, e.g. {name}=[{values!r}]; got {values!r}")
+            raise TypeError(
+                f"grid axis {name!r} must be a list of values, e.g. {name}=[{values!r}]; got {values!r}"
+            )
     names = list(axes)
-    return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+    return [
+        dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))
+    ]
 
 
 class SweepError(RuntimeError):
@@ -40,8 +45,13 @@ class SweepError(RuntimeError):
         super().__init__(f"sweep point {index} {point!r} failed: {type(exc).__name__}: {exc}")
 
 
-def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor | None = None,
-          progress: bool = False) -> list:
+def sweep(
+    fn: Callable[..., Any],
+    points: Iterable[dict],
+    *,
+    executor: Executor | None = None,
+    progress: bool = False,
+) -> list:
     """``[fn(**p) for p in points]``, serially or through ``executor.submit``.
 
     Parameters
@@ -70,7 +80,9 @@ def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor 
     if not callable(fn):
         raise TypeError(f"fn must be callable (called with each point's keywords); got {fn!r}")
     if isinstance(points, (str, bytes, dict)) or not isinstance(points, Iterable):
-        raise TypeError(f"points must be a list of dicts of keyword arguments, e.g. fa.grid(...); got {points!r}")
+        raise TypeError(
+            f"points must be a list of dicts of keyword arguments, e.g. fa.grid(...); got {points!r}"
+        )
     points = list(points)
     for p in points:
         if not isinstance(p, dict):
@@ -83,7 +95,7 @@ def sweep(fn: Callable[..., Any], points: Iterable[dict], *, executor: Executor 
             try:
                 out.append(fn(**p) if futures is None else futures[i].result())
             except Exception as exc:
-                for g in (futures or [])[i + 1:]:
+                for g in (futures or [])[i + 1 :]:
                     g.cancel()
                 raise SweepError(i, p, exc) from exc
             if bar is not None:

@@ -3,6 +3,7 @@
 A :class:`Target` keeps the factors, so the reduced engine never needs the
 dense ``Y``; ``Target.Y`` is formed only when someone asks for it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 
 from ._checks import Seed, as_finite_array, as_generator, positive_float, positive_int
 from .linalg import Identity, haar_orthonormal, thin_svd
+
 
 @dataclass(frozen=True, eq=False)
 class Target:
@@ -33,18 +35,24 @@ class Target:
     V: np.ndarray
 
     def __post_init__(self):
-        U, V = (Q if isinstance(Q, Identity) else as_finite_array(Q, name, ndim=(2,))
-                for Q, name in ((self.U, "U"), (self.V, "V")))
+        U, V = (
+            Q if isinstance(Q, Identity) else as_finite_array(Q, name, ndim=(2,))
+            for Q, name in ((self.U, "U"), (self.V, "V"))
+        )
         s = as_finite_array(self.s, "s", ndim=(1,))
         k = s.size
         if U.shape[1] != k or V.shape[1] != k or k > min(U.shape[0], V.shape[0]):
-            raise ValueError(f"U (n×k), s (k,) and V (m×k) must agree with k <= min(n, m); "
-                             f"got U {U.shape}, s {s.shape}, V {V.shape}")
+            raise ValueError(
+                f"U (n×k), s (k,) and V (m×k) must agree with k <= min(n, m); "
+                f"got U {U.shape}, s {s.shape}, V {V.shape}"
+            )
         if np.any(s <= 0) or np.any(np.diff(s) > 0):
             raise ValueError(f"s must be positive singular values in descending order; got {s}")
         for name, Q in (("U", U), ("V", V)):
             if not isinstance(Q, Identity) and not _orthonormal_columns(Q):
-                raise ValueError(f"{name} must have orthonormal columns ({name}ᵀ{name} = I to 1e-8)")
+                raise ValueError(
+                    f"{name} must have orthonormal columns ({name}ᵀ{name} = I to 1e-8)"
+                )
         object.__setattr__(self, "U", U)
         object.__setattr__(self, "s", s)
         object.__setattr__(self, "V", V)
@@ -73,7 +81,7 @@ class Target:
         return float(np.sum(self.s**2))
 
     @classmethod
-    def diagonal(cls, s) -> "Target":
+    def diagonal(cls, s) -> Target:
         """``Y = diag(s)``, n = m = k, in its own singular coordinates: U = V = I, never formed.
 
         Any k fits in memory: the factors are :class:`fa_core.linalg.Identity`
@@ -86,7 +94,7 @@ class Target:
         return cls(Identity(s.size), s, Identity(s.size))
 
     @classmethod
-    def from_matrix(cls, Y, rtol: float | None = None) -> "Target":
+    def from_matrix(cls, Y, rtol: float | None = None) -> Target:
         """Factor a dense ``Y`` by its thin SVD at its numerical rank (:func:`fa_core.linalg.thin_svd`).
 
         ``rtol`` defaults to ``max(n, m) * eps``, relative to the largest
@@ -109,8 +117,10 @@ class Target:
 def _orthonormal_columns(Q: np.ndarray, tol: float = 1e-8) -> bool:
     """QᵀQ = I, probed in O(n k): unit column norms, and Qᵀ(Q x) = x for a fixed generic x."""
     x = np.cos(np.arange(Q.shape[1]) + 1.0)
-    return bool(np.all(np.abs(np.sum(Q * Q, axis=0) - 1) <= tol)
-                and np.linalg.norm(Q.T @ (Q @ x) - x) <= tol * np.linalg.norm(x))
+    return bool(
+        np.all(np.abs(np.sum(Q * Q, axis=0) - 1) <= tol)
+        and np.linalg.norm(Q.T @ (Q @ x) - x) <= tol * np.linalg.norm(x)
+    )
 
 
 def make_target(svals, n: int, m: int, rng: Seed, *, normalize: bool = True) -> Target:
@@ -155,6 +165,7 @@ def as_target(target_or_Y) -> Target:
 
 # -- spectra for the claims -------------------------------------------------
 
+
 def low_rank_spectrum(k: int, kappa: float = 1.0) -> np.ndarray:
     """k singular values spaced geometrically from 1 down to 1/kappa (claims 1-2)."""
     k = positive_int(k, "k")
@@ -164,7 +175,9 @@ def low_rank_spectrum(k: int, kappa: float = 1.0) -> np.ndarray:
     return np.geomspace(1.0, 1.0 / kappa, k)
 
 
-def head_tail_spectrum(head: int, tail: int, tail_level: float, head_level: float = 1.0) -> np.ndarray:
+def head_tail_spectrum(
+    head: int, tail: int, tail_level: float, head_level: float = 1.0
+) -> np.ndarray:
     """``head`` values at ``head_level`` then ``tail`` values at ``tail_level`` (claim 3)."""
     head = positive_int(head, "head")
     tail = positive_int(tail, "tail", low=0)

@@ -5,6 +5,7 @@ col(Y Bᵀ)), their Σ-weighted versions for anisotropic inputs, the error by mo
 the separation's size on a head-plus-tail spectrum, and the orthogonal-
 representation predictions on a bump spectrum.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -137,7 +138,7 @@ def sketch_error(s: np.ndarray, D: np.ndarray) -> np.ndarray:
     check_shape(D, "D", (D.shape[-2], s.size))
     lead, D = D.shape[:-2], D.reshape(-1, *D.shape[-2:])
     order = np.argsort(-s, kind="stable")
-    J, Jc = order[:D.shape[-2]], order[D.shape[-2]:]
+    J, Jc = order[: D.shape[-2]], order[D.shape[-2] :]
     a = np.sum(s[Jc] ** 2)
 
     def error(Dc):
@@ -196,7 +197,10 @@ def error_by_mode(target_or_Y, Z) -> np.ndarray:
         Sums to ‖(I − P_Z) Y‖²_F, the error of the best fit with representation Z.
     """
     t = as_target(target_or_Y)
-    captured = np.sum((orthonormal_basis(as_finite_array(Z, "Z", ndim=(2, 3))).swapaxes(-1, -2) @ t.U) ** 2, axis=-2)
+    captured = np.sum(
+        (orthonormal_basis(as_finite_array(Z, "Z", ndim=(2, 3))).swapaxes(-1, -2) @ t.U) ** 2,
+        axis=-2,
+    )
     return t.s**2 * (1 - captured)
 
 
@@ -224,7 +228,9 @@ def head_tail_ratio(D: np.ndarray, tail_level: float) -> np.ndarray:
     q = positive_int(D.shape[-1] - r, "the tail size q = D.shape[-1] − r")
     H = D[..., r:].swapaxes(-1, -2) @ np.linalg.inv(D[..., :r].swapaxes(-1, -2))
     HtH = H.swapaxes(-1, -2) @ H
-    return 1 + (1 - s**2) / q * np.trace(np.linalg.solve(np.eye(r) + s**2 * HtH, HtH), axis1=-2, axis2=-1)
+    return 1 + (1 - s**2) / q * np.trace(
+        np.linalg.solve(np.eye(r) + s**2 * HtH, HtH), axis1=-2, axis2=-1
+    )
 
 
 def head_tail_estimate(sv_head: np.ndarray, tail: int, tail_level: float) -> np.ndarray:
@@ -296,5 +302,7 @@ def alignment_bound(V0, lam_sym_min: np.ndarray, eta: float) -> np.ndarray:
         The bound at each step of the window; its first column is V0.
     """
     lam = np.atleast_2d(lam_sym_min)
-    integral = np.concatenate([np.zeros((lam.shape[0], 1)), np.cumsum(2 * lam[:, :-1], axis=1)], axis=1)
+    integral = np.concatenate(
+        [np.zeros((lam.shape[0], 1)), np.cumsum(2 * lam[:, :-1], axis=1)], axis=1
+    )
     return np.reshape(V0, (-1, 1)) * np.exp(-eta * integral)

@@ -50,24 +50,47 @@ quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start("beyond_depth", globals(), quick=dict(  # tiny sizes that still test every claim
-    n=40, m=30, steps=3000, n_seeds=3))
-target = fa.make_target(fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"])
+nb = start(
+    "beyond_depth",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        n=40, m=30, steps=3000, n_seeds=3
+    ),
+)
+target = fa.make_target(
+    fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"]
+)
 opt = fa.optimal_error(target, r)
 top = np.broadcast_to(fa.theory.top_singular_subspace(target, r), (n_seeds, n, r))
-runs = {rule: fa.train_deep(target, r, rule, depth=depth, steps=steps, eta=eta, seeds=n_seeds,
-                            init_scale=bp_init if rule == "gd" else 0.0) for rule in ("gd", "fa", "dfa")}
+runs = {
+    rule: fa.train_deep(
+        target,
+        r,
+        rule,
+        depth=depth,
+        steps=steps,
+        eta=eta,
+        seeds=n_seeds,
+        init_scale=bp_init if rule == "gd" else 0.0,
+    )
+    for rule in ("gd", "fa", "dfa")
+}
 
 
-limits = {rule: fa.fa_limit_error(target, runs[rule].B) for rule in ("fa", "dfa")}  # B: B₂⋯B_L (FA) or D₁ (DFA)
-pinned = {rule: fa.principal_angles(runs[rule].layers[0], fa.theory.sketch(target.Y, runs[rule].B)).max() for rule in limits}
+limits = {
+    rule: fa.fa_limit_error(target, runs[rule].B) for rule in ("fa", "dfa")
+}  # B: B₂⋯B_L (FA) or D₁ (DFA)
+pinned = {
+    rule: fa.principal_angles(runs[rule].layers[0], fa.theory.sketch(target.Y, runs[rule].B)).max()
+    for rule in limits
+}
 overlap = {rule: fa.subspace_overlap(run.layers[0], top) for rule, run in runs.items()}
 
 # %% [markdown]
@@ -79,46 +102,104 @@ overlap = {rule: fa.subspace_overlap(run.layers[0], top) for rule, run in runs.i
 # subspace. It is 1 for backprop and well below 1 for FA and DFA.
 
 # %%
-styles = {"gd": dict(color=fp.RULE_COLORS["gd"], label="backprop"), "fa": dict(color=fp.RULE_COLORS["fa"], label="layer-wise FA"),
-          "dfa": dict(color="C4", label="DFA", ls=(0, (4, 2)))}
+styles = {
+    "gd": dict(color=fp.RULE_COLORS["gd"], label="backprop"),
+    "fa": dict(color=fp.RULE_COLORS["fa"], label="layer-wise FA"),
+    "dfa": dict(color="C4", label="DFA", ls=(0, (4, 2))),
+}
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 4.6))
 for rule, run in runs.items():
     st = styles[rule]
-    fp.quantile_band(ax, run.steps[1:], run.error[:, 1:] / opt, st["color"], st["label"], ls=st.get("ls", "-"))
-ax.axhline(np.median(limits["fa"] / opt), color="k", ls=":", lw=1, label="predicted plateau ‖(I − P)Y‖² / OPT")
+    fp.quantile_band(
+        ax, run.steps[1:], run.error[:, 1:] / opt, st["color"], st["label"], ls=st.get("ls", "-")
+    )
+ax.axhline(
+    np.median(limits["fa"] / opt),
+    color="k",
+    ls=":",
+    lw=1,
+    label="predicted plateau ‖(I − P)Y‖² / OPT",
+)
 ax.axhline(1, color="0.5", lw=0.8)
-ax.set(xscale="log", yscale="log", xlabel="step", ylabel="error / OPT_r",
-       title=f"Depth {depth}: FA and DFA still stop far from the optimum")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="step",
+    ylabel="error / OPT_r",
+    title=f"Depth {depth}: FA and DFA still stop far from the optimum",
+)
 ax.legend(fontsize=8)
 for i, rule in enumerate(runs):
     vals = overlap[rule]
     fp.strip(ax2, i, vals, styles[rule]["color"], s=14)
-ax2.set(xticks=range(len(runs)), xticklabels=[styles[r_]["label"] for r_ in runs], ylim=(0, 1.05),
-        ylabel=f"overlap of col(Z₁) with the top-{r} subspace", title="The first layer's range (bar = median)")
-fig.suptitle(f"Beyond the paper: Y ≈ Z₁⋯Z_{depth}, r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)", y=1.03)
+ax2.set(
+    xticks=range(len(runs)),
+    xticklabels=[styles[r_]["label"] for r_ in runs],
+    ylim=(0, 1.05),
+    ylabel=f"overlap of col(Z₁) with the top-{r} subspace",
+    title="The first layer's range (bar = median)",
+)
+fig.suptitle(
+    f"Beyond the paper: Y ≈ Z₁⋯Z_{depth}, r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)",
+    y=1.03,
+)
 nb.show(fig, "depth")
 for rule, run in runs.items():
-    print(f"{styles[rule]['label']:>14}: error/OPT median {np.median(run.error[:, -1] / opt):.4f}, "
-          f"overlap median {np.median(overlap[rule]):.3f}" + (f", col(Z₁) vs sketch max angle {pinned[rule]:.1e} rad" if rule in pinned else ""))
+    print(
+        f"{styles[rule]['label']:>14}: error/OPT median {np.median(run.error[:, -1] / opt):.4f}, "
+        f"overlap median {np.median(overlap[rule]):.3f}"
+        + (f", col(Z₁) vs sketch max angle {pinned[rule]:.1e} rad" if rule in pinned else "")
+    )
 
 # %% [markdown]
 # ## Checks
 
 # %%
-sv = np.linalg.svd(fa.streams(seed, names=("target", "draws"))["draws"].standard_normal((10000, r, r)), compute_uv=False)
-tail_estimate = float(np.median(fa.theory.head_tail_estimate(sv, tail, tail_level)))  # the head-tail estimate, r = head
+sv = np.linalg.svd(
+    fa.streams(seed, names=("target", "draws"))["draws"].standard_normal((10000, r, r)),
+    compute_uv=False,
+)
+tail_estimate = float(
+    np.median(fa.theory.head_tail_estimate(sv, tail, tail_level))
+)  # the head-tail estimate, r = head
 claims = nb.claims
-claims.check("backprop reaches the Eckart–Young optimum (max relative difference)",
-             float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt)), "<", 1e-6)
+claims.check(
+    "backprop reaches the Eckart–Young optimum (max relative difference)",
+    float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt)),
+    "<",
+    1e-6,
+)
 for rule in ("fa", "dfa"):
-    claims.check(f"{rule.upper()}: first layer's range stays in col(Y Gᵀ) (max principal angle, rad)", pinned[rule], "<", 1e-8)
-    claims.check(f"{rule.upper()}: error equals the projection onto that sketch (max relative difference)",
-                 float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])), "<", 1e-6)
-    claims.check(f"{rule.upper()}: the separation persists at depth {depth}: median error / OPT above half the head-tail estimate",
-                 float(np.median(runs[rule].error[:, -1] / opt)), ">", 0.5 * tail_estimate,
-                 note=f"head-tail estimate {tail_estimate:.2f} from an independent sample of r×r Gaussians (see the separation notebook)")
-claims.check("FA and DFA stop at identical errors (same last-layer sketch; max relative difference)",
-             float(np.max(np.abs(runs["fa"].error[:, -1] - runs["dfa"].error[:, -1]) / runs["fa"].error[:, -1])), "<", 1e-9)
-claims.record(tail_estimate=tail_estimate, median_ratio={rule: float(np.median(run.error[:, -1] / opt)) for rule, run in runs.items()},
-              median_overlap={rule: float(np.median(v)) for rule, v in overlap.items()})
+    claims.check(
+        f"{rule.upper()}: first layer's range stays in col(Y Gᵀ) (max principal angle, rad)",
+        pinned[rule],
+        "<",
+        1e-8,
+    )
+    claims.check(
+        f"{rule.upper()}: error equals the projection onto that sketch (max relative difference)",
+        float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])),
+        "<",
+        1e-6,
+    )
+    claims.check(
+        f"{rule.upper()}: the separation persists at depth {depth}: median error / OPT above half the head-tail estimate",
+        float(np.median(runs[rule].error[:, -1] / opt)),
+        ">",
+        0.5 * tail_estimate,
+        note=f"head-tail estimate {tail_estimate:.2f} from an independent sample of r×r Gaussians (see the separation notebook)",
+    )
+claims.check(
+    "FA and DFA stop at identical errors (same last-layer sketch; max relative difference)",
+    float(
+        np.max(np.abs(runs["fa"].error[:, -1] - runs["dfa"].error[:, -1]) / runs["fa"].error[:, -1])
+    ),
+    "<",
+    1e-9,
+)
+claims.record(
+    tail_estimate=tail_estimate,
+    median_ratio={rule: float(np.median(run.error[:, -1] / opt)) for rule, run in runs.items()},
+    median_overlap={rule: float(np.median(v)) for rule, v in overlap.items()},
+)
 nb.finish()

@@ -51,17 +51,24 @@ quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start("beyond_nonlinear", globals(), quick=dict(  # tiny sizes that still test every claim
-    n=16, m=5, k=8, N=800, steps=6000, n_seeds=3))
+nb = start(
+    "beyond_nonlinear",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        n=16, m=5, k=8, N=800, steps=6000, n_seeds=3
+    ),
+)
 if not 1 <= r < k <= n:
-    raise ValueError(f"need 1 <= r < k <= n for a student smaller than the teacher; got r={r}, k={k}, n={n}")
+    raise ValueError(
+        f"need 1 <= r < k <= n for a student smaller than the teacher; got r={r}, k={k}, n={n}"
+    )
 g = fa.streams(seed, names=("teacher", "data", "test"))
 Z_star = fa.linalg.haar_orthonormal(g["teacher"], n, k)
 W_star = g["teacher"].standard_normal((k, m)) / np.sqrt(k)
@@ -73,20 +80,45 @@ for act in activations:
     sigma = fa.network.ACTIVATIONS[act][0]
     scale = np.sqrt(np.sum((sigma(X @ Z_star) @ W_star) ** 2) / N)
     T, T_test = sigma(X @ Z_star) @ W_star / scale, sigma(X_test @ Z_star) @ W_star / scale
-    runs = {rule: fa.train_network(X, T, r, rule, steps=steps, eta=eta, seeds=n_seeds, init_scale=init_scale,
-                                   activation=act, record=["grad_angle"], progress=True) for rule in ("gd", "fa")}
-    test = {rule: np.sum((T_test - sigma(X_test @ run.Z) @ run.W) ** 2, axis=(1, 2)) / N for rule, run in runs.items()}
+    runs = {
+        rule: fa.train_network(
+            X,
+            T,
+            r,
+            rule,
+            steps=steps,
+            eta=eta,
+            seeds=n_seeds,
+            init_scale=init_scale,
+            activation=act,
+            record=["grad_angle"],
+            progress=True,
+        )
+        for rule in ("gd", "fa")
+    }
+    test = {
+        rule: np.sum((T_test - sigma(X_test @ run.Z) @ run.W) ** 2, axis=(1, 2)) / N
+        for rule, run in runs.items()
+    }
     i80 = np.searchsorted(runs["gd"].steps, 0.8 * steps)
     results[act] = dict(
-        runs=runs, test=test,
-        ratio=runs["fa"].error[:, -1] / runs["gd"].error[:, -1], test_ratio=test["fa"] / test["gd"],
+        runs=runs,
+        test=test,
+        ratio=runs["fa"].error[:, -1] / runs["gd"].error[:, -1],
+        test_ratio=test["fa"] / test["gd"],
         overlap=fa.subspace_overlap(runs["gd"].Z, runs["fa"].Z),
         in_teacher={rule: fa.subspace_overlap(run.Z, teacher_span) for rule, run in runs.items()},
-        change=max(float(np.max(np.abs(run.error[:, -1] - run.error[:, i80]) / run.error[:, -1])) for run in runs.values()))
+        change=max(
+            float(np.max(np.abs(run.error[:, -1] - run.error[:, i80]) / run.error[:, -1]))
+            for run in runs.values()
+        ),
+    )
     res = results[act]
-    print(f"{act}: FA/GD train {np.median(res['ratio']):.3f} (min {res['ratio'].min():.3f}), test {np.median(res['test_ratio']):.3f}; "
-          f"overlap GD–FA {np.median(res['overlap']):.3f} (random r/n = {r / n:.3f}); "
-          f"inside the teacher's span: GD {np.median(res['in_teacher']['gd']):.3f}, FA {np.median(res['in_teacher']['fa']):.3f}")
+    print(
+        f"{act}: FA/GD train {np.median(res['ratio']):.3f} (min {res['ratio'].min():.3f}), test {np.median(res['test_ratio']):.3f}; "
+        f"overlap GD–FA {np.median(res['overlap']):.3f} (random r/n = {r / n:.3f}); "
+        f"inside the teacher's span: GD {np.median(res['in_teacher']['gd']):.3f}, FA {np.median(res['in_teacher']['fa']):.3f}"
+    )
 
 # %% [markdown]
 # ## Errors, representations and the angle of FA's update
@@ -106,26 +138,57 @@ line = {"tanh": "-", "relu": "--"}
 for act, res in results.items():
     for rule, run in res["runs"].items():
         st = fp.rule_style(rule)
-        fp.quantile_band(axes[0], run.steps[1:], run.error[:, 1:], st["color"], f"{st['label']}, {act}", ls=line[act])
-axes[0].set(xscale="log", yscale="log", xlabel="step", ylabel="training error ‖T − σ(XZ)W‖²/N", title="Training")
+        fp.quantile_band(
+            axes[0],
+            run.steps[1:],
+            run.error[:, 1:],
+            st["color"],
+            f"{st['label']}, {act}",
+            ls=line[act],
+        )
+axes[0].set(
+    xscale="log",
+    yscale="log",
+    xlabel="step",
+    ylabel="training error ‖T − σ(XZ)W‖²/N",
+    title="Training",
+)
 axes[0].legend(fontsize=8)
-for j, (act, res) in enumerate(results.items()):
+for j, (_act, res) in enumerate(results.items()):
     for dx, key, marker in ((-0.12, "ratio", "o"), (0.12, "test_ratio", "s")):
         vals = res[key]
-        axes[1].scatter(np.full(vals.size, j) + dx, vals, marker=marker, s=18, color=fp.RULE_COLORS["fa"],
-                        label=("train" if key == "ratio" else "test") if j == 0 else None)
+        axes[1].scatter(
+            np.full(vals.size, j) + dx,
+            vals,
+            marker=marker,
+            s=18,
+            color=fp.RULE_COLORS["fa"],
+            label=("train" if key == "ratio" else "test") if j == 0 else None,
+        )
     axes[2].scatter(np.full(n_seeds, j), res["overlap"], s=18, color="C0")
     axes[2].hlines(np.median(res["overlap"]), j - 0.25, j + 0.25, color="k")
 axes[1].axhline(1, color="k", lw=0.8)
-axes[1].set(xticks=range(len(results)), xticklabels=list(results), ylabel="FA error / GD error",
-            title="FA stops above GD (per seed)")
+axes[1].set(
+    xticks=range(len(results)),
+    xticklabels=list(results),
+    ylabel="FA error / GD error",
+    title="FA stops above GD (per seed)",
+)
 axes[1].legend()
 axes[2].axhline(r / n, color="0.4", ls=":", label="random in input space (r/n)")
 axes[2].axhline(r / k, color="0.4", ls="--", label="random in the teacher's span (r/k)")
-axes[2].set(xticks=range(len(results)), xticklabels=list(results), ylim=(0, 1.05), ylabel="‖Q_GDᵀ Q_FA‖²_F / r",
-            title="Overlap of the two representations")
+axes[2].set(
+    xticks=range(len(results)),
+    xticklabels=list(results),
+    ylim=(0, 1.05),
+    ylabel="‖Q_GDᵀ Q_FA‖²_F / r",
+    title="Overlap of the two representations",
+)
 axes[2].legend(fontsize=8)
-fig.suptitle(f"Beyond the paper: nonlinear student (r = {r}) and teacher (k = {k}), n = {n}, N = {N}, {n_seeds} seeds", y=1.03)
+fig.suptitle(
+    f"Beyond the paper: nonlinear student (r = {r}) and teacher (k = {k}), n = {n}, N = {N}, {n_seeds} seeds",
+    y=1.03,
+)
 nb.show(fig, "nonlinear")
 
 # %% [markdown]
@@ -137,13 +200,40 @@ nb.show(fig, "nonlinear")
 # %%
 claims = nb.claims
 for act, res in results.items():
-    claims.check(f"{act}: runs are near their limits (max relative change over the last 20% of steps)", res["change"], "<", 0.01)
-    claims.check(f"{act}: FA's training error exceeds GD's on every seed (min FA/GD)", res["ratio"].min(), ">", 1.0)
-    claims.check(f"{act}: FA's test error exceeds GD's (median FA/GD)", np.median(res["test_ratio"]), ">", 1.0)
-    claims.check(f"{act}: the two representations differ (median overlap GD–FA)", np.median(res["overlap"]), "<", 0.9)
-claims.record(**{f"{act}_median": dict(train_ratio=float(np.median(res["ratio"])), test_ratio=float(np.median(res["test_ratio"])),
-                                       overlap=float(np.median(res["overlap"])),
-                                       in_teacher_gd=float(np.median(res["in_teacher"]["gd"])),
-                                       in_teacher_fa=float(np.median(res["in_teacher"]["fa"])))
-                 for act, res in results.items()})
+    claims.check(
+        f"{act}: runs are near their limits (max relative change over the last 20% of steps)",
+        res["change"],
+        "<",
+        0.01,
+    )
+    claims.check(
+        f"{act}: FA's training error exceeds GD's on every seed (min FA/GD)",
+        res["ratio"].min(),
+        ">",
+        1.0,
+    )
+    claims.check(
+        f"{act}: FA's test error exceeds GD's (median FA/GD)",
+        np.median(res["test_ratio"]),
+        ">",
+        1.0,
+    )
+    claims.check(
+        f"{act}: the two representations differ (median overlap GD–FA)",
+        np.median(res["overlap"]),
+        "<",
+        0.9,
+    )
+claims.record(
+    **{
+        f"{act}_median": dict(
+            train_ratio=float(np.median(res["ratio"])),
+            test_ratio=float(np.median(res["test_ratio"])),
+            overlap=float(np.median(res["overlap"])),
+            in_teacher_gd=float(np.median(res["in_teacher"]["gd"])),
+            in_teacher_fa=float(np.median(res["in_teacher"]["fa"])),
+        )
+        for act, res in results.items()
+    }
+)
 nb.finish()

@@ -51,7 +51,14 @@
 # training are measurements on this data set.
 
 # %% tags=["parameters"]
-r_autoencoder = [1, 2, 4, 8, 16, 32]  # hidden units tried for the autoencoder (61 inputs; Y is the 61×61 identity)
+r_autoencoder = [
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+]  # hidden units tried for the autoencoder (61 inputs; Y is the 61×61 identity)
 r_regression = [1, 2, 3, 5, 7, 9, 10]  # hidden units tried for the regression (Y has rank 9)
 n_draws = 200  # draws of the feedback B behind each closed-form distribution
 r_iterate = 4  # hidden units of the iterated runs, from 1 to 8 (below the regression's rank)
@@ -64,33 +71,47 @@ quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import fa_core as fa
 from companion import figures as fp
 from companion.data import digits_inputs
 from companion.notebook import start
 
-nb = start("beyond_real_data", globals(), quick=dict(  # tiny sizes that still test every claim
-    r_autoencoder=[2, 8], r_regression=[3, 9], n_draws=16, n_seeds=3, steps=3000))
+nb = start(
+    "beyond_real_data",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        r_autoencoder=[2, 8], r_regression=[3, 9], n_draws=16, n_seeds=3, steps=3000
+    ),
+)
 X_raw, labels, kept = digits_inputs()
 N, n = X_raw.shape
 if not 1 <= r_iterate < 9:
     raise ValueError(f"r_iterate must be in [1, 8], below the regression's rank 9; got {r_iterate}")
 for name, rs, high in (("r_autoencoder", r_autoencoder, n), ("r_regression", r_regression, 10)):
     if not rs or any(not 1 <= r <= high for r in rs):
-        raise ValueError(f"{name} must be a non-empty list of hidden-unit counts in [1, {high}]; got {rs}")
+        raise ValueError(
+            f"{name} must be a non-empty list of hidden-unit counts in [1, {high}]; got {rs}"
+        )
 onehot = np.eye(10)[labels]
 onehot -= onehot.mean(axis=0)  # centred: the ten columns sum to zero, so rank(Y) = 9
 inputs = {"raw": X_raw, "whitened": fa.inputs.whiten(X_raw)}
 targets = {"autoencoder": lambda X: X, "regression": lambda X: onehot}
 r_lists = {"autoencoder": r_autoencoder, "regression": r_regression}
-rank = {"autoencoder": n, "regression": int(np.linalg.matrix_rank(fa.inputs.linear_teacher(X_raw, onehot)[0]))}
+rank = {
+    "autoencoder": n,
+    "regression": int(np.linalg.matrix_rank(fa.inputs.linear_teacher(X_raw, onehot)[0])),
+}
 if rank["regression"] != 9:
-    raise ValueError(f"the regression's teacher should have rank 9 (ten centred classes); got {rank['regression']}")
+    raise ValueError(
+        f"the regression's teacher should have rank 9 (ten centred classes); got {rank['regression']}"
+    )
 lam = np.linalg.eigvalsh(X_raw.T @ X_raw / N)
-print(f"N = {N} images, n = {n} pixels; Σ̂ eigenvalues from {lam[0]:.2e} to {lam[-1]:.2f} (condition {lam[-1] / lam[0]:.2e})")
+print(
+    f"N = {N} images, n = {n} pixels; Σ̂ eigenvalues from {lam[0]:.2e} to {lam[-1]:.2f} (condition {lam[-1] / lam[0]:.2e})"
+)
 
 # %% [markdown]
 # ## Closed forms for every r, over draws of B
@@ -109,7 +130,15 @@ for p in targets:
     for i, X in inputs.items():
         T = targets[p](X)
         Y, Sigma, floor = fa.inputs.linear_teacher(X, T)
-        problems[p, i] = dict(X=X, T=T, Y=Y, Sigma=Sigma, floor=floor, L=fa.linalg.sqrt_spd(Sigma, n), scale=np.sum(T**2) / N)
+        problems[p, i] = dict(
+            X=X,
+            T=T,
+            Y=Y,
+            Sigma=Sigma,
+            floor=floor,
+            L=fa.linalg.sqrt_spd(Sigma, n),
+            scale=np.sum(T**2) / N,
+        )
 
 
 def closed_forms(p, i, r):
@@ -117,19 +146,31 @@ def closed_forms(p, i, r):
     q = problems[p, i]
     Y, Sigma, floor, scale = q["Y"], q["Sigma"], q["floor"], q["scale"]
     B = fa.starting_point(n, q["T"].shape[1], r, list(range(seed, seed + n_draws))).B
-    out = dict(gd=(floor + fa.optimal_error(Y, r, Sigma=Sigma)) / scale,
-               fa=(floor + fa.fa_limit_error(Y, B, Sigma=Sigma)) / scale, overlap=None)
+    out = dict(
+        gd=(floor + fa.optimal_error(Y, r, Sigma=Sigma)) / scale,
+        fa=(floor + fa.fa_limit_error(Y, B, Sigma=Sigma)) / scale,
+        overlap=None,
+    )
     if i == "raw" and r <= rank[p]:  # the overlap is the same for whitened inputs, or undefined
         LY = q["L"] @ Y  # features X Z live in ℝ^N; in these coordinates, in ℝ^n
-        gd_basis = fa.theory.top_singular_subspace(LY, r)  # GD's subspace (wider only if σ_r is tied)
-        out["overlap"] = fa.subspace_overlap(np.broadcast_to(gd_basis, (n_draws, *gd_basis.shape)), fa.theory.sketch(LY, B))
+        gd_basis = fa.theory.top_singular_subspace(
+            LY, r
+        )  # GD's subspace (wider only if σ_r is tied)
+        out["overlap"] = fa.subspace_overlap(
+            np.broadcast_to(gd_basis, (n_draws, *gd_basis.shape)), fa.theory.sketch(LY, B)
+        )
     return out
 
 
 closed = {(p, i): {r: closed_forms(p, i, r) for r in r_lists[p]} for p in targets for i in inputs}
 for (p, i), byr in closed.items():
-    print(f"{p}, {i}: " + "; ".join(f"r={r}: GD {c['gd']:.3f}, FA/OPT median {np.median(c['fa'] / c['gd']):.3f}"
-                                    for r, c in byr.items()))
+    print(
+        f"{p}, {i}: "
+        + "; ".join(
+            f"r={r}: GD {c['gd']:.3f}, FA/OPT median {np.median(c['fa'] / c['gd']):.3f}"
+            for r, c in byr.items()
+        )
+    )
 
 # %% [markdown]
 # ## Iterated runs at r = `r_iterate`
@@ -142,29 +183,57 @@ for (p, i), byr in closed.items():
 runs, summary = {}, {}
 for (p, i), q in problems.items():
     X, T, Y, Sigma, floor, L = (q[key] for key in ("X", "T", "Y", "Sigma", "floor", "L"))
-    pair = {rule: fa.train_network(X, T, r_iterate, rule, steps=steps, eta=eta, seeds=list(range(seed, seed + n_seeds)),
-                                   init_scale=init_scale if rule == "gd" else 0.0, progress=True)
-            for rule in ("gd", "fa")}
-    limit = dict(gd=floor + fa.optimal_error(Y, r_iterate, Sigma=Sigma),
-                 fa=floor + fa.fa_limit_error(Y, pair["fa"].B, Sigma=Sigma))
-    dist = {rule: np.abs(run.error - np.reshape(limit[rule], (-1, 1))) / np.reshape(limit[rule], (-1, 1))
-            for rule, run in pair.items()}
+    pair = {
+        rule: fa.train_network(
+            X,
+            T,
+            r_iterate,
+            rule,
+            steps=steps,
+            eta=eta,
+            seeds=list(range(seed, seed + n_seeds)),
+            init_scale=init_scale if rule == "gd" else 0.0,
+            progress=True,
+        )
+        for rule in ("gd", "fa")
+    }
+    limit = dict(
+        gd=floor + fa.optimal_error(Y, r_iterate, Sigma=Sigma),
+        fa=floor + fa.fa_limit_error(Y, pair["fa"].B, Sigma=Sigma),
+    )
+    dist = {
+        rule: np.abs(run.error - np.reshape(limit[rule], (-1, 1)))
+        / np.reshape(limit[rule], (-1, 1))
+        for rule, run in pair.items()
+    }
     pred = {rule: np.argmax(X @ run.Z @ run.W, axis=-1) for rule, run in pair.items()}
     runs[p, i] = pair
     summary[p, i] = dict(
-        limit=limit, dist=dist, end={rule: d[:, -1] for rule, d in dist.items()},
+        limit=limit,
+        dist=dist,
+        end={rule: d[:, -1] for rule, d in dist.items()},
         gap=limit["fa"] - limit["gd"],  # the separation the runs must resolve
         overlap=fa.subspace_overlap(L @ pair["gd"].Z, L @ pair["fa"].Z),
-        angles=np.degrees(fa.principal_angles(L @ pair["gd"].Z, L @ pair["fa"].Z)),  # (seeds, r), ascending
+        angles=np.degrees(
+            fa.principal_angles(L @ pair["gd"].Z, L @ pair["fa"].Z)
+        ),  # (seeds, r), ascending
         fa_in_sketch=np.max(fa.principal_angles(pair["fa"].Z, fa.theory.sketch(Y, pair["fa"].B))),
         hit={rule: fa.metrics.first_hit(run.steps, dist[rule], 1e-6) for rule, run in pair.items()},
-        accuracy={rule: np.mean(pr == labels, axis=-1) for rule, pr in pred.items()} if p == "regression" else None)
+        accuracy={rule: np.mean(pr == labels, axis=-1) for rule, pr in pred.items()}
+        if p == "regression"
+        else None,
+    )
     s = summary[p, i]
-    print(f"{p}, {i}: distance to the closed form at the end: GD {s['end']['gd'].max():.1e}, FA {s['end']['fa'].max():.1e}; "
-          f"FA's angle to col(YBᵀ) {s['fa_in_sketch']:.1e} rad; GD–FA overlap median {np.median(s['overlap']):.3f}, "
-          f"principal angles (median, °) {np.median(s['angles'], axis=0).round(1)}"
-          + (f"; training accuracy GD {np.median(s['accuracy']['gd']):.3f}, FA {np.median(s['accuracy']['fa']):.3f}"
-             if s["accuracy"] else ""))
+    print(
+        f"{p}, {i}: distance to the closed form at the end: GD {s['end']['gd'].max():.1e}, FA {s['end']['fa'].max():.1e}; "
+        f"FA's angle to col(YBᵀ) {s['fa_in_sketch']:.1e} rad; GD–FA overlap median {np.median(s['overlap']):.3f}, "
+        f"principal angles (median, °) {np.median(s['angles'], axis=0).round(1)}"
+        + (
+            f"; training accuracy GD {np.median(s['accuracy']['gd']):.3f}, FA {np.median(s['accuracy']['fa']):.3f}"
+            if s["accuracy"]
+            else ""
+        )
+    )
 
 # %% [markdown]
 # ## (a) The autoencoder: FA reads a random subspace of pixel space
@@ -180,6 +249,7 @@ for (p, i), q in problems.items():
 #   uniformly random pixel subspace with the principal one, measured across the data
 #   set.
 
+
 # %%
 def errors_ratio_overlap(axes, p):
     """The three panels of one network: errors, FA/OPT and overlap against r."""
@@ -191,22 +261,70 @@ def errors_ratio_overlap(axes, p):
         ratio = fas / gd
         st = fp.rule_style("gd")
         axes[0].plot(rs, gd, color=st["color"], ls=ls, marker="o", ms=3, label=f"GD optimum, {i}")
-        fp.quantile_band(axes[0], rs, fas, fp.RULE_COLORS["fa"], f"FA limit, {i}", ls=ls, marker="o", ms=3)
-        fp.quantile_band(axes[1], rs, ratio, fp.RULE_COLORS["fa"] if i == "raw" else "0.4", i, ls=ls, marker="o", ms=3)
+        fp.quantile_band(
+            axes[0], rs, fas, fp.RULE_COLORS["fa"], f"FA limit, {i}", ls=ls, marker="o", ms=3
+        )
+        fp.quantile_band(
+            axes[1],
+            rs,
+            ratio,
+            fp.RULE_COLORS["fa"] if i == "raw" else "0.4",
+            i,
+            ls=ls,
+            marker="o",
+            ms=3,
+        )
         for rule, run in runs[p, i].items():
-            axes[0].scatter(np.full(n_seeds, r_iterate), run.error[:, -1] / problems[p, i]["scale"], marker="x", s=22,
-                            color="k", label="iterated runs" if (i, rule) == ("raw", "gd") else None, zorder=3)
+            axes[0].scatter(
+                np.full(n_seeds, r_iterate),
+                run.error[:, -1] / problems[p, i]["scale"],
+                marker="x",
+                s=22,
+                color="k",
+                label="iterated runs" if (i, rule) == ("raw", "gd") else None,
+                zorder=3,
+            )
     has = [r for r in rs if closed[p, "raw"][r]["overlap"] is not None]
-    fp.quantile_band(axes[2], has, np.array([closed[p, "raw"][r]["overlap"] for r in has]).T, "C0",
-                     "closed forms, raw inputs", log=False, marker="o", ms=3)
-    axes[2].scatter(np.full(n_seeds, r_iterate), summary[p, "raw"]["overlap"], marker="x", s=22, color="k",
-                    label="iterated runs, raw inputs", zorder=3)
-    axes[0].set(xscale="log", yscale="log", xlabel="hidden units r", ylabel="loss / (‖T‖²/N)", title="Relative errors")
+    fp.quantile_band(
+        axes[2],
+        has,
+        np.array([closed[p, "raw"][r]["overlap"] for r in has]).T,
+        "C0",
+        "closed forms, raw inputs",
+        log=False,
+        marker="o",
+        ms=3,
+    )
+    axes[2].scatter(
+        np.full(n_seeds, r_iterate),
+        summary[p, "raw"]["overlap"],
+        marker="x",
+        s=22,
+        color="k",
+        label="iterated runs, raw inputs",
+        zorder=3,
+    )
+    axes[0].set(
+        xscale="log",
+        yscale="log",
+        xlabel="hidden units r",
+        ylabel="loss / (‖T‖²/N)",
+        title="Relative errors",
+    )
     axes[1].axhline(1, color="k", lw=0.8)
-    axes[1].set(xscale="log", xlabel="hidden units r", ylabel="FA limit / GD optimum",
-                title="FA/OPT over draws of B (median, IQR)")
-    axes[2].set(xscale="log", xlabel="hidden units r", ylabel="‖Q_GDᵀ Q_FA‖²_F / r", ylim=(0, 1.05),
-                title="Overlap of the GD and FA features")
+    axes[1].set(
+        xscale="log",
+        xlabel="hidden units r",
+        ylabel="FA limit / GD optimum",
+        title="FA/OPT over draws of B (median, IQR)",
+    )
+    axes[2].set(
+        xscale="log",
+        xlabel="hidden units r",
+        ylabel="‖Q_GDᵀ Q_FA‖²_F / r",
+        ylim=(0, 1.05),
+        title="Overlap of the GD and FA features",
+    )
     for ax in axes:
         ax.set_xticks(rs, [str(r) for r in rs])
         ax.set_xticks([], minor=True)  # only the r values on x; y keeps its log ticks
@@ -215,7 +333,10 @@ def errors_ratio_overlap(axes, p):
 
 fig, axes = plt.subplots(1, 3, figsize=(18, 4.6))
 errors_ratio_overlap(axes, "autoencoder")
-fig.suptitle(f"Autoencoder on {N} handwritten digits: GD finds the principal subspace, FA a random one", y=1.03)
+fig.suptitle(
+    f"Autoencoder on {N} handwritten digits: GD finds the principal subspace, FA a random one",
+    y=1.03,
+)
 nb.show(fig, "autoencoder")
 
 # %% [markdown]
@@ -223,6 +344,7 @@ nb.show(fig, "autoencoder")
 # (seed 0, raw inputs, r = `r_iterate`), ordered by the variance it captures, drawn as
 # 8×8 images (blue negative, red positive). GD's are the principal components: strokes.
 # FA's are pixel noise: col(Bᵀ) for a Gaussian B.
+
 
 # %%
 def reading_directions(Z):
@@ -259,7 +381,10 @@ errors_ratio_overlap(axes, "regression")
 rr = np.array([r for r in r_regression if r < 9])
 axes[2].plot(rr, rr / 9, color="0.4", ls=":", label="random in the 9-dim. prediction space, r/9")
 axes[2].legend(fontsize=8)
-fig.suptitle(f"Regression from {n} pixels to the digit's label: FA is near-optimal, with other features", y=1.03)
+fig.suptitle(
+    f"Regression from {n} pixels to the digit's label: FA is near-optimal, with other features",
+    y=1.03,
+)
 nb.show(fig, "regression")
 
 # %% [markdown]
@@ -279,9 +404,21 @@ for ax, p in zip(axes, targets):
     for i, ls in (("raw", "-"), ("whitened", "--")):
         for rule, run in runs[p, i].items():
             d = np.maximum(summary[p, i]["dist"][rule][:, 1:], 1e-17)
-            fp.quantile_band(ax, run.steps[1:], d, fp.rule_style(rule)["color"], f"{fp.rule_style(rule)['label']}, {i}", ls=ls)
-    ax.set(xscale="log", yscale="log", xlabel="step", ylabel="|loss − closed form| / closed form",
-           title=f"{p.capitalize()}, r = {r_iterate}")
+            fp.quantile_band(
+                ax,
+                run.steps[1:],
+                d,
+                fp.rule_style(rule)["color"],
+                f"{fp.rule_style(rule)['label']}, {i}",
+                ls=ls,
+            )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="step",
+        ylabel="|loss − closed form| / closed form",
+        title=f"{p.capitalize()}, r = {r_iterate}",
+    )
     ax.legend(fontsize=8)
 fig.suptitle("Raw inputs reach the same limits, slowly; whitened inputs reach them fast", y=1.03)
 nb.show(fig, "whitening_speed")
@@ -295,55 +432,169 @@ nb.show(fig, "whitening_speed")
 
 # %%
 claims = nb.claims
-ae, ae_w, reg, reg_w = (summary[k] for k in (("autoencoder", "raw"), ("autoencoder", "whitened"),
-                                             ("regression", "raw"), ("regression", "whitened")))
-claims.check("autoencoder, raw: iterated GD equals the Σ-weighted optimum (max relative difference)",
-             ae["end"]["gd"].max(), "<", 1e-6)
-claims.check("autoencoder, raw: iterated FA sits at its closed form to within 0.1% of the FA–GD gap "
-             "(max |FA − limit| / (limit − OPT))", np.max(np.abs(runs["autoencoder", "raw"]["fa"].error[:, -1] - ae["limit"]["fa"])
-                                                         / ae["gap"]), "<", 1e-3)
-claims.check("whitened inputs: iterated GD and FA equal their closed forms, both networks (max relative difference)",
-             max(s["end"][rule].max() for s in (ae_w, reg_w) for rule in ("gd", "fa")), "<", 1e-9)
-claims.check("regression, raw: iterated GD and FA approach the same limits (max relative difference at the end)",
-             max(reg["end"][rule].max() for rule in ("gd", "fa")), "<", 1e-2)
-claims.check("regression: whitening changes neither limit (max relative difference raw vs whitened, GD and every FA draw)",
-             max(float(np.max(np.abs(closed["regression", "whitened"][r][rule] / closed["regression", "raw"][r][rule] - 1)))
-                 for r in r_regression for rule in ("gd", "fa")), "<", 1e-10)
+ae, ae_w, reg, reg_w = (
+    summary[k]
+    for k in (
+        ("autoencoder", "raw"),
+        ("autoencoder", "whitened"),
+        ("regression", "raw"),
+        ("regression", "whitened"),
+    )
+)
+claims.check(
+    "autoencoder, raw: iterated GD equals the Σ-weighted optimum (max relative difference)",
+    ae["end"]["gd"].max(),
+    "<",
+    1e-6,
+)
+claims.check(
+    "autoencoder, raw: iterated FA sits at its closed form to within 0.1% of the FA–GD gap "
+    "(max |FA − limit| / (limit − OPT))",
+    np.max(np.abs(runs["autoencoder", "raw"]["fa"].error[:, -1] - ae["limit"]["fa"]) / ae["gap"]),
+    "<",
+    1e-3,
+)
+claims.check(
+    "whitened inputs: iterated GD and FA equal their closed forms, both networks (max relative difference)",
+    max(s["end"][rule].max() for s in (ae_w, reg_w) for rule in ("gd", "fa")),
+    "<",
+    1e-9,
+)
+claims.check(
+    "regression, raw: iterated GD and FA approach the same limits (max relative difference at the end)",
+    max(reg["end"][rule].max() for rule in ("gd", "fa")),
+    "<",
+    1e-2,
+)
+claims.check(
+    "regression: whitening changes neither limit (max relative difference raw vs whitened, GD and every FA draw)",
+    max(
+        float(
+            np.max(
+                np.abs(
+                    closed["regression", "whitened"][r][rule] / closed["regression", "raw"][r][rule]
+                    - 1
+                )
+            )
+        )
+        for r in r_regression
+        for rule in ("gd", "fa")
+    ),
+    "<",
+    1e-10,
+)
 at_rank = [r for r in r_regression if r >= 9]
 if at_rank:
-    claims.check(f"regression, r in {at_rank} ≥ rank(Y) = 9: FA's limit is the optimum for every B "
-                 "(max |FA − OPT|, relative errors)",
-                 max(float(np.max(np.abs(closed["regression", "raw"][r]["fa"] - closed["regression", "raw"][r]["gd"])))
-                     for r in at_rank), "<", 1e-10)
-claims.check("autoencoder, whitened: every r-subspace is optimal, so FA's limit is GD's for every B and r (max |FA/OPT − 1|)",
-             max(float(np.max(np.abs(c["fa"] / c["gd"] - 1))) for c in closed["autoencoder", "whitened"].values()), "<", 1e-10)
+    claims.check(
+        f"regression, r in {at_rank} ≥ rank(Y) = 9: FA's limit is the optimum for every B "
+        "(max |FA − OPT|, relative errors)",
+        max(
+            float(
+                np.max(
+                    np.abs(
+                        closed["regression", "raw"][r]["fa"] - closed["regression", "raw"][r]["gd"]
+                    )
+                )
+            )
+            for r in at_rank
+        ),
+        "<",
+        1e-10,
+    )
+claims.check(
+    "autoencoder, whitened: every r-subspace is optimal, so FA's limit is GD's for every B and r (max |FA/OPT − 1|)",
+    max(
+        float(np.max(np.abs(c["fa"] / c["gd"] - 1)))
+        for c in closed["autoencoder", "whitened"].values()
+    ),
+    "<",
+    1e-10,
+)
 
 r_top = max(r for r in r_autoencoder if r < n)
 med = {r: float(np.median(c["fa"] / c["gd"])) for r, c in closed["autoencoder", "raw"].items()}
-claims.check(f"measured, autoencoder, raw: FA is far from optimal at r = {r_top} (median FA/OPT over B)", med[r_top], ">", 1.5)
-claims.check(f"measured, autoencoder, raw: GD and FA read different subspaces at r = {r_iterate} (median overlap, iterated)",
-             float(np.median(ae["overlap"])), "<", 0.5)
-claims.check(f"measured, regression: FA's error is within 20% of GD's at r = {r_iterate} (median FA/OPT, iterated runs)",
-             float(np.median(runs["regression", "raw"]["fa"].error[:, -1] / runs["regression", "raw"]["gd"].error[:, -1])), "<", 1.2)
-claims.check(f"measured, regression: yet the features differ at r = {r_iterate} (median overlap, iterated)",
-             float(np.median(reg["overlap"])), "<", 0.8)
-t_white = float(np.max(np.concatenate([reg_w["hit"][rule] for rule in ("gd", "fa")])))  # inf if one never gets there
-claims.check("regression, whitened: every run gets within 1e-6 of its limit (last step to get there)", t_white, "<=", steps)
-j = np.searchsorted(runs["regression", "raw"]["gd"].steps, min(t_white, steps))  # every run records the same steps
+claims.check(
+    f"measured, autoencoder, raw: FA is far from optimal at r = {r_top} (median FA/OPT over B)",
+    med[r_top],
+    ">",
+    1.5,
+)
+claims.check(
+    f"measured, autoencoder, raw: GD and FA read different subspaces at r = {r_iterate} (median overlap, iterated)",
+    float(np.median(ae["overlap"])),
+    "<",
+    0.5,
+)
+claims.check(
+    f"measured, regression: FA's error is within 20% of GD's at r = {r_iterate} (median FA/OPT, iterated runs)",
+    float(
+        np.median(
+            runs["regression", "raw"]["fa"].error[:, -1]
+            / runs["regression", "raw"]["gd"].error[:, -1]
+        )
+    ),
+    "<",
+    1.2,
+)
+claims.check(
+    f"measured, regression: yet the features differ at r = {r_iterate} (median overlap, iterated)",
+    float(np.median(reg["overlap"])),
+    "<",
+    0.8,
+)
+t_white = float(
+    np.max(np.concatenate([reg_w["hit"][rule] for rule in ("gd", "fa")]))
+)  # inf if one never gets there
+claims.check(
+    "regression, whitened: every run gets within 1e-6 of its limit (last step to get there)",
+    t_white,
+    "<=",
+    steps,
+)
+j = np.searchsorted(
+    runs["regression", "raw"]["gd"].steps, min(t_white, steps)
+)  # every run records the same steps
 raw_then = float(np.median(np.concatenate([reg["dist"][rule][:, j] for rule in ("gd", "fa")])))
-claims.check(f"measured, regression: whitening speeds convergence (median relative distance of the raw runs at step "
-             f"{runs['regression', 'raw']['gd'].steps[j]}, when every whitened run is within 1e-6)", raw_then, ">", 1e-4)
+claims.check(
+    f"measured, regression: whitening speeds convergence (median relative distance of the raw runs at step "
+    f"{runs['regression', 'raw']['gd'].steps[j]}, when every whitened run is within 1e-6)",
+    raw_then,
+    ">",
+    1e-4,
+)
 claims.record(
-    fa_over_opt_median={f"{p}, {i}": {str(r): float(np.median(c["fa"] / c["gd"])) for r, c in closed[p, i].items()}
-                        for p in targets for i in inputs},
-    gd_relative_error={f"{p}, {i}": {str(r): float(c["gd"]) for r, c in closed[p, i].items()} for p in targets for i in inputs},
-    overlap_median_closed={f"{p}, raw": {str(r): float(np.median(c["overlap"])) for r, c in closed[p, "raw"].items()
-                                         if c["overlap"] is not None} for p in targets},
-    iterated={f"{p}, {i}": dict(overlap_median=float(np.median(s["overlap"])),
-                                principal_angles_median_deg=np.median(s["angles"], axis=0).round(2).tolist(),
-                                largest_angle_to_sketch_rad=float(s["fa_in_sketch"]),
-                                **({f"accuracy_{rule}": float(np.median(a)) for rule, a in s["accuracy"].items()}
-                                   if s["accuracy"] else {}))
-              for (p, i), s in summary.items()},
-    whitened_steps_to_1e6=t_white, raw_distance_then=raw_then)
+    fa_over_opt_median={
+        f"{p}, {i}": {str(r): float(np.median(c["fa"] / c["gd"])) for r, c in closed[p, i].items()}
+        for p in targets
+        for i in inputs
+    },
+    gd_relative_error={
+        f"{p}, {i}": {str(r): float(c["gd"]) for r, c in closed[p, i].items()}
+        for p in targets
+        for i in inputs
+    },
+    overlap_median_closed={
+        f"{p}, raw": {
+            str(r): float(np.median(c["overlap"]))
+            for r, c in closed[p, "raw"].items()
+            if c["overlap"] is not None
+        }
+        for p in targets
+    },
+    iterated={
+        f"{p}, {i}": dict(
+            overlap_median=float(np.median(s["overlap"])),
+            principal_angles_median_deg=np.median(s["angles"], axis=0).round(2).tolist(),
+            largest_angle_to_sketch_rad=float(s["fa_in_sketch"]),
+            **(
+                {f"accuracy_{rule}": float(np.median(a)) for rule, a in s["accuracy"].items()}
+                if s["accuracy"]
+                else {}
+            ),
+        )
+        for (p, i), s in summary.items()
+    },
+    whitened_steps_to_1e6=t_white,
+    raw_distance_then=raw_then,
+)
 nb.finish()

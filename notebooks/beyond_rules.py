@@ -57,17 +57,24 @@ quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start("beyond_rules", globals(), quick=dict(  # tiny sizes that still test every claim
-    n=40, m=30, steps=6000, dense_steps=1500, n_seeds=3, lam_list=[0.03, 0.1], rho_seeds=6))
-target = fa.make_target(fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"])
+nb = start(
+    "beyond_rules",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        n=40, m=30, steps=6000, dense_steps=1500, n_seeds=3, lam_list=[0.03, 0.1], rho_seeds=6
+    ),
+)
+target = fa.make_target(
+    fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"]
+)
 opt = fa.optimal_error(target, r)
 top = fa.theory.top_singular_subspace(target, r)
 seeds = list(range(n_seeds))
@@ -75,25 +82,48 @@ seeds = list(range(n_seeds))
 
 def run(rule, init=0.0, n_steps=None, **kw):
     """Train one rule over all seeds; record cos(W, B) for the alignment panel."""
-    return fa.train(target, r, rule, steps=n_steps or steps, eta=eta, seeds=seeds, init_scale=init, record=["cos_WB"], **kw)
+    return fa.train(
+        target,
+        r,
+        rule,
+        steps=n_steps or steps,
+        eta=eta,
+        seeds=seeds,
+        init_scale=init,
+        record=["cos_WB"],
+        **kw,
+    )
 
 
 def run_each_lam(make_rule, init=0.0):
     """One run per λ in lam_list, all trained as one batch: the rule takes one λ per seed."""
-    batch = fa.train(target, r, make_rule(np.repeat(lam_list, n_seeds)), steps=steps, eta=eta, seeds=seeds * len(lam_list),
-                     init_scale=init, record=["cos_WB"])
+    batch = fa.train(
+        target,
+        r,
+        make_rule(np.repeat(lam_list, n_seeds)),
+        steps=steps,
+        eta=eta,
+        seeds=seeds * len(lam_list),
+        init_scale=init,
+        record=["cos_WB"],
+    )
     return dict(zip(lam_list, batch.split(len(lam_list))))
 
 
 def summary(res):
-    return dict(ratio=res.error[:, -1] / opt,
-                overlap=fa.subspace_overlap(res.Z, np.broadcast_to(top, (len(seeds), *top.shape))))
+    return dict(
+        ratio=res.error[:, -1] / opt,
+        overlap=fa.subspace_overlap(res.Z, np.broadcast_to(top, (len(seeds), *top.shape))),
+    )
+
 
 # %%
 runs = {"GD": run("gd", init=1e-2), "FA": run("fa")}
-for family, make_rule, init in (("GD + wd", lambda lam: fa.with_weight_decay("gd", lam), 1e-2),
-                                ("KP", fa.kolen_pollack, 0.0),
-                                ("FA + wd", lambda lam: fa.with_weight_decay("fa", lam), 0.0)):
+for family, make_rule, init in (
+    ("GD + wd", lambda lam: fa.with_weight_decay("gd", lam), 1e-2),
+    ("KP", fa.kolen_pollack, 0.0),
+    ("FA + wd", lambda lam: fa.with_weight_decay("fa", lam), 0.0),
+):
     runs.update({f"{family} {lam:g}": res for lam, res in run_each_lam(make_rule, init).items()})
 runs["sign symmetry"] = run("sign_symmetry", init=1e-2, n_steps=dense_steps)
 try:
@@ -104,7 +134,9 @@ except fa.DivergenceError as exc:
     print(f"DRTP: {exc}")
 stats = {name: summary(res) for name, res in runs.items()}
 for name, st in stats.items():
-    print(f"{name:>16}: error/OPT median {np.median(st['ratio']):8.4f}, overlap with top-{r} median {np.median(st['overlap']):.4f}")
+    print(
+        f"{name:>16}: error/OPT median {np.median(st['ratio']):8.4f}, overlap with top-{r} median {np.median(st['overlap']):.4f}"
+    )
 
 # %% [markdown]
 # ## Where each rule ends, and how fast it gets there
@@ -118,10 +150,19 @@ for name, st in stats.items():
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(19, 4.8), gridspec_kw={"width_ratios": [1.4, 1.4, 1.2]})
-order = ["GD", "FA"] + [f"FA + wd {lam:g}" for lam in lam_list] + [f"KP {lam:g}" for lam in lam_list] + ["sign symmetry"]
+order = (
+    ["GD", "FA"]
+    + [f"FA + wd {lam:g}" for lam in lam_list]
+    + [f"KP {lam:g}" for lam in lam_list]
+    + ["sign symmetry"]
+)
 colors = {"GD": fp.RULE_COLORS["gd"], "FA": fp.RULE_COLORS["fa"], "sign symmetry": "C4"}
-colors.update({f"FA + wd {lam:g}": c for lam, c in zip(lam_list, sns.color_palette("flare", len(lam_list)))})
-colors.update({f"KP {lam:g}": c for lam, c in zip(lam_list, sns.color_palette("crest", len(lam_list)))})
+colors.update(
+    {f"FA + wd {lam:g}": c for lam, c in zip(lam_list, sns.color_palette("flare", len(lam_list)))}
+)
+colors.update(
+    {f"KP {lam:g}": c for lam, c in zip(lam_list, sns.color_palette("crest", len(lam_list)))}
+)
 for i, name in enumerate(order):
     for ax, key in ((axes[0], "ratio"), (axes[1], "overlap")):
         vals = stats[name][key]
@@ -131,19 +172,47 @@ for i, name in enumerate(order):
         axes[0].hlines(ref, i - 0.35, i + 0.35, color="k", ls="--", lw=1)
 for ax in axes[:2]:
     ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
-axes[0].set(yscale="log", ylabel="final error / OPT_r", title="Which rules close the separation (bar = median)")
+axes[0].set(
+    yscale="log",
+    ylabel="final error / OPT_r",
+    title="Which rules close the separation (bar = median)",
+)
 axes[0].axhline(1, color="k", lw=0.8)
-axes[1].set(ylabel=f"overlap with the top-{r} subspace", title="…and learn GD's representation", ylim=(0, 1.05))
+axes[1].set(
+    ylabel=f"overlap with the top-{r} subspace",
+    title="…and learn GD's representation",
+    ylim=(0, 1.05),
+)
 ROUNDING = 1e-16  # 1 − cos(W, B) below this is B = W to rounding
 for lam in lam_list:
     res = runs[f"KP {lam:g}"]
-    fp.quantile_band(axes[2], res.steps[1:], np.maximum(1 - res["cos_WB"][:, 1:], ROUNDING), colors[f"KP {lam:g}"],
-                     f"KP, λ = {lam:g}")
-fp.quantile_band(axes[2], runs["FA"].steps[1:], np.maximum(1 - runs["FA"]["cos_WB"][:, 1:], ROUNDING), colors["FA"], "FA")
-axes[2].set(xscale="log", yscale="log", xlabel="step", ylabel="1 − cos(W, B)  (floored at 1e-16)",
-            title="Kolen–Pollack aligns B with W at rate ηλ", ylim=(ROUNDING / 3, 3))
+    fp.quantile_band(
+        axes[2],
+        res.steps[1:],
+        np.maximum(1 - res["cos_WB"][:, 1:], ROUNDING),
+        colors[f"KP {lam:g}"],
+        f"KP, λ = {lam:g}",
+    )
+fp.quantile_band(
+    axes[2],
+    runs["FA"].steps[1:],
+    np.maximum(1 - runs["FA"]["cos_WB"][:, 1:], ROUNDING),
+    colors["FA"],
+    "FA",
+)
+axes[2].set(
+    xscale="log",
+    yscale="log",
+    xlabel="step",
+    ylabel="1 − cos(W, B)  (floored at 1e-16)",
+    title="Kolen–Pollack aligns B with W at rate ηλ",
+    ylim=(ROUNDING / 3, 3),
+)
 axes[2].legend(fontsize=8)
-fig.suptitle(f"Beyond the paper: feedback rules for r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)", y=1.03)
+fig.suptitle(
+    f"Beyond the paper: feedback rules for r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)",
+    y=1.03,
+)
 nb.show(fig, "rules")
 
 # %%
@@ -151,24 +220,62 @@ claims = nb.claims
 for lam in lam_list:
     kp, gdwd = runs[f"KP {lam:g}"], runs[f"GD + wd {lam:g}"]
     if eta * lam * steps >= 20:  # B − W has shrunk by e^-20 or more
-        dev = float(np.max(np.abs(kp.error[:, -1] - np.median(gdwd.error[:, -1])) / np.median(gdwd.error[:, -1])))
-        claims.check(f"Kolen–Pollack λ = {lam:g} reaches GD + weight decay's error (max relative difference)", dev, "<", 1e-6)
-        claims.check(f"Kolen–Pollack λ = {lam:g} learns the top-{r} subspace (1 − min overlap)",
-                     1 - stats[f"KP {lam:g}"]["overlap"].min(), "<", 1e-6)
+        dev = float(
+            np.max(
+                np.abs(kp.error[:, -1] - np.median(gdwd.error[:, -1]))
+                / np.median(gdwd.error[:, -1])
+            )
+        )
+        claims.check(
+            f"Kolen–Pollack λ = {lam:g} reaches GD + weight decay's error (max relative difference)",
+            dev,
+            "<",
+            1e-6,
+        )
+        claims.check(
+            f"Kolen–Pollack λ = {lam:g} learns the top-{r} subspace (1 − min overlap)",
+            1 - stats[f"KP {lam:g}"]["overlap"].min(),
+            "<",
+            1e-6,
+        )
     bias = float(np.median(gdwd.error[:, -1]) / opt - 1)
-    claims.check(f"GD + wd λ = {lam:g}: excess error over OPT is the shrinkage bias r λ²/OPT (relative difference)",
-                 abs(bias - r * lam**2 / opt) / (r * lam**2 / opt), "<", 1e-6)
+    claims.check(
+        f"GD + wd λ = {lam:g}: excess error over OPT is the shrinkage bias r λ²/OPT (relative difference)",
+        abs(bias - r * lam**2 / opt) / (r * lam**2 / opt),
+        "<",
+        1e-6,
+    )
     fa_wd = runs[f"FA + wd {lam:g}"]
-    claims.check(f"FA + wd λ = {lam:g} keeps FA's subspace col(YBᵀ) (max principal angle, rad)",
-                 fa.principal_angles(fa_wd.Z, fa.theory.sketch(target, fa_wd.B)).max(), "<", 1e-8)
-claims.check("DRTP at a constant step diverges (step at which it was detected; −1 if it did not)",
-             -1 if drtp_step is None else drtp_step, ">", 0)
-claims.check("sign symmetry nearly closes the gap: median error / OPT", np.median(stats["sign symmetry"]["ratio"]), "<", 1.1,
-             note=f"FA's median is {np.median(stats['FA']['ratio']):.2f}")
-claims.check(f"sign symmetry nearly learns the top-{r} subspace: median overlap", np.median(stats["sign symmetry"]["overlap"]),
-             ">", 0.95)
-claims.record(median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.items()},
-              median_overlap={k: float(np.median(v["overlap"])) for k, v in stats.items()}, drtp_divergence_step=drtp_step)
+    claims.check(
+        f"FA + wd λ = {lam:g} keeps FA's subspace col(YBᵀ) (max principal angle, rad)",
+        fa.principal_angles(fa_wd.Z, fa.theory.sketch(target, fa_wd.B)).max(),
+        "<",
+        1e-8,
+    )
+claims.check(
+    "DRTP at a constant step diverges (step at which it was detected; −1 if it did not)",
+    -1 if drtp_step is None else drtp_step,
+    ">",
+    0,
+)
+claims.check(
+    "sign symmetry nearly closes the gap: median error / OPT",
+    np.median(stats["sign symmetry"]["ratio"]),
+    "<",
+    1.1,
+    note=f"FA's median is {np.median(stats['FA']['ratio']):.2f}",
+)
+claims.check(
+    f"sign symmetry nearly learns the top-{r} subspace: median overlap",
+    np.median(stats["sign symmetry"]["overlap"]),
+    ">",
+    0.95,
+)
+claims.record(
+    median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.items()},
+    median_overlap={k: float(np.median(v["overlap"])) for k, v in stats.items()},
+    drtp_divergence_step=drtp_step,
+)
 
 # %% [markdown]
 # ## Partial symmetry with the initial weights: ρ-correlated feedback
@@ -181,19 +288,40 @@ claims.record(median_ratio={k: float(np.median(v["ratio"])) for k, v in stats.it
 
 # %%
 rho_seed_list = list(range(rho_seeds))
-unit = fa.starting_point(n, m, r, rho_seed_list, init_scale=1.0, feedback_scale=1.0)  # Z₀, W₀ and G at unit scale
+unit = fa.starting_point(
+    n, m, r, rho_seed_list, init_scale=1.0, feedback_scale=1.0
+)  # Z₀, W₀ and G at unit scale
 Z0_u, W0_u, G_u = unit.Z0, unit.W0, unit.B
 copies = (len(rho_list), 1, 1)  # every ρ trains as one batch: the same start, stacked once per ρ
-batch = fa.train(target, r, "fa", steps=steps, eta=eta, seeds=rho_seed_list * len(rho_list), Z0=np.tile(Z0_u, copies),
-                 W0=np.tile(W0_u, copies), B=np.concatenate([fa.rules_beyond.correlated_feedback(W0_u, G_u, rho) for rho in rho_list]))
+batch = fa.train(
+    target,
+    r,
+    "fa",
+    steps=steps,
+    eta=eta,
+    seeds=rho_seed_list * len(rho_list),
+    Z0=np.tile(Z0_u, copies),
+    W0=np.tile(W0_u, copies),
+    B=np.concatenate([fa.rules_beyond.correlated_feedback(W0_u, G_u, rho) for rho in rho_list]),
+)
 rho_ratio = {rho: res.error[:, -1] / opt for rho, res in zip(rho_list, batch.split(len(rho_list)))}
-gd_unit = fa.train(target, r, "gd", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u).error[:, -1] / opt
+gd_unit = (
+    fa.train(target, r, "gd", steps=steps, eta=eta, seeds=rho_seed_list, Z0=Z0_u, W0=W0_u).error[
+        :, -1
+    ]
+    / opt
+)
 fig, ax = plt.subplots(figsize=(8, 4.2))
 for i, rho in enumerate(rho_list):
     fp.strip(ax, i, rho_ratio[rho], fp.RULE_COLORS["fa"])
 ax.axhline(np.median(gd_unit), color=fp.RULE_COLORS["gd"], ls="--", label="GD from the same start")
-ax.set(xticks=range(len(rho_list)), xticklabels=[f"ρ = {rho:g}" for rho in rho_list], yscale="log", ylabel="final error / OPT_r",
-       title="Feedback correlated with the initial weights does not close the gap (bar = median)")
+ax.set(
+    xticks=range(len(rho_list)),
+    xticklabels=[f"ρ = {rho:g}" for rho in rho_list],
+    yscale="log",
+    ylabel="final error / OPT_r",
+    title="Feedback correlated with the initial weights does not close the gap (bar = median)",
+)
 ax.legend()
 nb.show(fig, "rho_correlated")
 print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.items()})
@@ -201,10 +329,20 @@ print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.ite
 # %%
 rho0 = np.median(rho_ratio[min(rho_list)])
 closest = min(float(np.median(v)) for v in rho_ratio.values())
-claims.check(f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ, relative to ρ = {min(rho_list):g}'s",
-             closest / rho0, ">", 0.5, note="a measured answer: W₀ carries no information about Y's top subspace")
-claims.check(f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ", closest, ">", 2.0,
-             note=f"GD from the same start: {np.median(gd_unit):.3f}")
+claims.check(
+    f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ, relative to ρ = {min(rho_list):g}'s",
+    closest / rho0,
+    ">",
+    0.5,
+    note="a measured answer: W₀ carries no information about Y's top subspace",
+)
+claims.check(
+    f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ",
+    closest,
+    ">",
+    2.0,
+    note=f"GD from the same start: {np.median(gd_unit):.3f}",
+)
 claims.record(median_ratio_by_rho={f"{rho:g}": float(np.median(v)) for rho, v in rho_ratio.items()})
 
 # %% [markdown]

@@ -53,10 +53,16 @@ controls = dict(
     m=widgets.IntSlider(value=m, min=10, max=400, step=10, description="m"),
     k=widgets.IntSlider(value=k, min=1, max=200, description="k = rank Y"),
     r=widgets.IntSlider(value=r, min=1, max=40, description="r (units)"),
-    spectrum_name=widgets.Dropdown(options=list(explorer.SPECTRA), value=spectrum_name, description="spectrum"),
+    spectrum_name=widgets.Dropdown(
+        options=list(explorer.SPECTRA), value=spectrum_name, description="spectrum"
+    ),
     eta=widgets.FloatLogSlider(value=eta, base=10, min=-3, max=0, description="η"),
-    init_scale=widgets.FloatSlider(value=init_scale, min=0.0, max=0.5, step=0.01, description="init scale"),
-    feedback_scale=widgets.FloatLogSlider(value=feedback_scale, base=10, min=-1, max=1, description="feedback scale"),
+    init_scale=widgets.FloatSlider(
+        value=init_scale, min=0.0, max=0.5, step=0.01, description="init scale"
+    ),
+    feedback_scale=widgets.FloatLogSlider(
+        value=feedback_scale, base=10, min=-1, max=1, description="feedback scale"
+    ),
     lam=widgets.FloatLogSlider(value=lam, base=10, min=-4, max=0, description="λ"),
     seeds=widgets.IntSlider(value=seeds, min=1, max=32, description="seeds"),
     steps=widgets.IntSlider(value=steps, min=100, max=20000, step=100, description="steps"),
@@ -72,4 +78,4 @@ def redraw(**values):
     plt.show()
 
 
-widgets.interact(redraw, **controls);
+widgets.interact(redraw, **controls)

@@ -59,41 +59,69 @@ sgd_factor = 16  # N / n for the minibatch experiment
 batch_size = 32  # minibatch size
 sgd_steps = 40000  # minibatch steps
 eta_decay = 2000.0  # SGD step size: eta / (1 + t / eta_decay)
-kappa_list = [1.0, 3.0, 10.0, 30.0, 100.0]  # condition numbers of the input covariance (closed forms)
+kappa_list = [
+    1.0,
+    3.0,
+    10.0,
+    30.0,
+    100.0,
+]  # condition numbers of the input covariance (closed forms)
 kappa_iterate = [1.0, 3.0, 10.0]  # of those, also iterated (convergence slows like 1/kappa)
 seed = 0  # master seed for teacher and data
 quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start("linear_network", globals(), quick=dict(  # tiny sizes that still test every claim
-    n=12, m=10, k=4, n_seeds=6, steps=2500, N_whitened=60, sample_factors=[4, 16, 64, 256], sgd_steps=6000,
-    kappa_list=[1.0, 3.0], kappa_iterate=[1.0, 3.0]))
+nb = start(
+    "linear_network",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        n=12,
+        m=10,
+        k=4,
+        n_seeds=6,
+        steps=2500,
+        N_whitened=60,
+        sample_factors=[4, 16, 64, 256],
+        sgd_steps=6000,
+        kappa_list=[1.0, 3.0],
+        kappa_iterate=[1.0, 3.0],
+    ),
+)
 if not 1 <= r <= min(n, m):
     raise ValueError(f"r must be in [1, min(n, m)] = [1, {min(n, m)}]; got {r}")
 if sum(f >= 4 for f in sample_factors) < 3:
-    raise ValueError(f"sample_factors needs at least three values >= 4 to fit the 1/N law; got {sample_factors}")
+    raise ValueError(
+        f"sample_factors needs at least three values >= 4 to fit the 1/N law; got {sample_factors}"
+    )
 g = fa.streams(seed, names=("target", "whitened", "samples", "sgd", "covariance"))
 head = min(3, k)
-teacher = fa.make_target(fa.head_tail_spectrum(head, k - head, tail_level) if k > head else np.ones(k), n, m,
-                         rng=g["target"])
+teacher = fa.make_target(
+    fa.head_tail_spectrum(head, k - head, tail_level) if k > head else np.ones(k),
+    n,
+    m,
+    rng=g["target"],
+)
 Y = teacher.Y
 seeds = list(range(n_seeds))
 opt = fa.optimal_error(teacher, r)
-print(f"teacher Y: {n}×{m}, rank {k}, singular values {np.round(teacher.s, 3)}; r = {r}; OPT_r = {opt:.4g}")
+print(
+    f"teacher Y: {n}×{m}, rank {k}, singular values {np.round(teacher.s, 3)}; r = {r}; OPT_r = {opt:.4g}"
+)
 
 
 def population_error(run):
     """‖Y − ZW‖²_F for each seed: the factorization error, i.e. the loss on isotropic inputs."""
     E = Y - run.Z @ run.W
     return np.einsum("sij,sij->s", E, E)
+
 
 # %% [markdown]
 # ## 1. Exact correspondence with whitened inputs
@@ -108,39 +136,86 @@ def population_error(run):
 X_w = fa.whitened_inputs(N_whitened, n, g["whitened"])
 T_w = X_w @ Y
 metrics = ["cos_WB", "grad_angle"]
-pairs = {rule: (fa.train_network(X_w, T_w, r, rule, steps=steps, eta=eta, seeds=seeds, record=metrics),
-                fa.train(Y, r, rule, steps=steps, eta=eta, seeds=seeds, engine="dense", record=metrics))
-         for rule in ("gd", "fa", "fa_star")}
+pairs = {
+    rule: (
+        fa.train_network(X_w, T_w, r, rule, steps=steps, eta=eta, seeds=seeds, record=metrics),
+        fa.train(Y, r, rule, steps=steps, eta=eta, seeds=seeds, engine="dense", record=metrics),
+    )
+    for rule in ("gd", "fa", "fa_star")
+}
 checkpoints = np.unique(np.geomspace(1, steps, 8).astype(int))
-angle_gap = {rule: [np.max(fa.principal_angles(fa.train_network(X_w, T_w, r, rule, steps=c, eta=eta, seeds=seeds).Z,
-                                               fa.train(Y, r, rule, steps=c, eta=eta, seeds=seeds, engine="dense").Z))
-                    for c in checkpoints] for rule in ("gd", "fa", "fa_star")}
+angle_gap = {
+    rule: [
+        np.max(
+            fa.principal_angles(
+                fa.train_network(X_w, T_w, r, rule, steps=c, eta=eta, seeds=seeds).Z,
+                fa.train(Y, r, rule, steps=c, eta=eta, seeds=seeds, engine="dense").Z,
+            )
+        )
+        for c in checkpoints
+    ]
+    for rule in ("gd", "fa", "fa_star")
+}
 
 fig, axes = plt.subplots(1, 4, figsize=(19, 4.2), sharey=True)
 tiny = 1e-18
 for rule, (net, fac) in pairs.items():
     st = fp.rule_style(rule)
     x = net.steps[1:]
-    axes[0].plot(x, np.maximum(np.max(np.abs(net.error - fac.error), axis=0)[1:], tiny), color=st["color"], ls=st["ls"], label=st["label"])
-    axes[1].plot(x, np.maximum(np.max(np.abs(net["cos_WB"] - fac["cos_WB"]), axis=0)[1:], tiny), color=st["color"], ls=st["ls"])
-    axes[2].plot(x, np.maximum(np.max(np.abs(net["grad_angle"] - fac["grad_angle"]), axis=0)[1:], tiny), color=st["color"], ls=st["ls"])
-    axes[3].plot(checkpoints, np.maximum(angle_gap[rule], tiny), marker="o", color=st["color"], ls=st["ls"])
-titles = ["|network error − factorization error|", "|Δ cos(W, B)|", "|Δ angle(update, gradient)| (degrees)",
-          "largest principal angle, Z_net vs Z_fact (rad)"]
+    axes[0].plot(
+        x,
+        np.maximum(np.max(np.abs(net.error - fac.error), axis=0)[1:], tiny),
+        color=st["color"],
+        ls=st["ls"],
+        label=st["label"],
+    )
+    axes[1].plot(
+        x,
+        np.maximum(np.max(np.abs(net["cos_WB"] - fac["cos_WB"]), axis=0)[1:], tiny),
+        color=st["color"],
+        ls=st["ls"],
+    )
+    axes[2].plot(
+        x,
+        np.maximum(np.max(np.abs(net["grad_angle"] - fac["grad_angle"]), axis=0)[1:], tiny),
+        color=st["color"],
+        ls=st["ls"],
+    )
+    axes[3].plot(
+        checkpoints, np.maximum(angle_gap[rule], tiny), marker="o", color=st["color"], ls=st["ls"]
+    )
+titles = [
+    "|network error − factorization error|",
+    "|Δ cos(W, B)|",
+    "|Δ angle(update, gradient)| (degrees)",
+    "largest principal angle, Z_net vs Z_fact (rad)",
+]
 for ax, title in zip(axes, titles):
     ax.set(xscale="log", yscale="log", xlabel="step", title=title, ylim=(tiny / 2, 1))
 axes[0].set_ylabel("max over seeds")
 axes[0].legend()
-fig.suptitle(f"Whitened inputs (N = {N_whitened}): the network IS the factorization, to rounding  (r = {r}, {n_seeds} seeds)",
-             y=1.03)
+fig.suptitle(
+    f"Whitened inputs (N = {N_whitened}): the network IS the factorization, to rounding  (r = {r}, {n_seeds} seeds)",
+    y=1.03,
+)
 nb.show(fig, "exact_correspondence")
-equiv = max(max(float(np.max(np.abs(net.error - fac.error) / fac.error)),
-                float(np.max(np.abs(net.Z - fac.Z)) / np.max(np.abs(fac.Z)))) for net, fac in pairs.values())
+equiv = max(
+    max(
+        float(np.max(np.abs(net.error - fac.error) / fac.error)),
+        float(np.max(np.abs(net.Z - fac.Z)) / np.max(np.abs(fac.Z))),
+    )
+    for net, fac in pairs.values()
+)
 print(f"max relative difference (errors and final Z) over rules and seeds: {equiv:.2e}")
 
 # %%
 claims = nb.claims
-claims.check("whitened network = factorization (max relative difference, errors and Z, all rules)", equiv, "<", 1e-10)
+claims.check(
+    "whitened network = factorization (max relative difference, errors and Z, all rules)",
+    equiv,
+    "<",
+    1e-10,
+)
 
 # %% [markdown]
 # ## 2. Finite samples
@@ -171,15 +246,37 @@ claims.check("whitened network = factorization (max relative difference, errors 
 #   for the factorization.
 
 # %%
-fac_runs = {rule: fa.train(Y, r, rule, steps=steps, eta=eta, seeds=seeds, engine="dense", init_scale=0.0 if rule == "fa" else 1e-2)
-            for rule in ("gd", "fa")}
+fac_runs = {
+    rule: fa.train(
+        Y,
+        r,
+        rule,
+        steps=steps,
+        eta=eta,
+        seeds=seeds,
+        engine="dense",
+        init_scale=0.0 if rule == "fa" else 1e-2,
+    )
+    for rule in ("gd", "fa")
+}
 fac_err = {rule: population_error(run) for rule, run in fac_runs.items()}
 Ns = [f * n for f in sample_factors]
 dev, ang, ratio_net = {"gd": [], "fa": []}, {"gd": [], "fa": []}, []
 for N in Ns:
-    Xs = np.stack([fa.gaussian_inputs(N, n, g["samples"]) for _ in seeds])  # each seed its own sample: independent deviations
+    Xs = np.stack(
+        [fa.gaussian_inputs(N, n, g["samples"]) for _ in seeds]
+    )  # each seed its own sample: independent deviations
     for rule in ("gd", "fa"):
-        net = fa.train_network(Xs, Xs @ Y, r, rule, steps=steps, eta=eta, seeds=seeds, init_scale=0.0 if rule == "fa" else 1e-2)
+        net = fa.train_network(
+            Xs,
+            Xs @ Y,
+            r,
+            rule,
+            steps=steps,
+            eta=eta,
+            seeds=seeds,
+            init_scale=0.0 if rule == "fa" else 1e-2,
+        )
         err = population_error(net)
         dev[rule].append(np.abs(err - fac_err[rule]) / fac_err[rule])
         ang[rule].append(np.max(fa.principal_angles(net.Z, fac_runs[rule].Z), axis=1))
@@ -193,22 +290,53 @@ ratio_fac = fac_err["fa"] / opt
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.4))
 Ns_arr = np.array(Ns, dtype=float)
 slopes = {}
-asymptotic = Ns_arr >= 4 * n  # the expansion in Δ = Σ̂ − I needs ‖Δ‖ ~ √(n/N) small: fit the law from N = 4n up
+asymptotic = (
+    Ns_arr >= 4 * n
+)  # the expansion in Δ = Σ̂ − I needs ‖Δ‖ ~ √(n/N) small: fit the law from N = 4n up
 for rule in ("gd", "fa"):
     st = fp.rule_style(rule)
     fp.quantile_band(axes[0], Ns_arr, dev[rule], st["color"], st["label"], marker="o")
-    fp.quantile_band(axes[1], Ns_arr, np.maximum(ang[rule], 1e-16), st["color"], st["label"], marker="o")
-    slopes[rule] = float(np.polyfit(np.log(Ns_arr[asymptotic]), np.log(np.median(dev[rule], axis=0)[asymptotic]), 1)[0])
+    fp.quantile_band(
+        axes[1], Ns_arr, np.maximum(ang[rule], 1e-16), st["color"], st["label"], marker="o"
+    )
+    slopes[rule] = float(
+        np.polyfit(np.log(Ns_arr[asymptotic]), np.log(np.median(dev[rule], axis=0)[asymptotic]), 1)[
+            0
+        ]
+    )
 ref = np.median(dev["gd"], axis=0)[0] * (Ns_arr[0] / Ns_arr)
 axes[0].plot(Ns_arr, ref, ":", color="0.3", label="∝ 1/N (second order)")
 ang_slope = float(np.polyfit(np.log(Ns_arr), np.log(np.median(ang["gd"], axis=0)), 1)[0])
-axes[1].plot(Ns_arr, np.median(ang["gd"], axis=0)[0] * np.sqrt(Ns_arr[0] / Ns_arr), ":", color="0.3", label="∝ 1/√N")
-axes[1].plot(Ns_arr, np.median(ang["gd"], axis=0)[0] * (Ns_arr[0] / Ns_arr), "--", color="0.3", lw=0.8, label="∝ 1/N")
-axes[0].set(xscale="log", yscale="log", xlabel="samples N", ylabel="|err_net − err_fact| / err_fact",
-            title=f"Deviation of the final error (slopes GD {slopes['gd']:.2f}, FA {slopes['fa']:.2f})")
+axes[1].plot(
+    Ns_arr,
+    np.median(ang["gd"], axis=0)[0] * np.sqrt(Ns_arr[0] / Ns_arr),
+    ":",
+    color="0.3",
+    label="∝ 1/√N",
+)
+axes[1].plot(
+    Ns_arr,
+    np.median(ang["gd"], axis=0)[0] * (Ns_arr[0] / Ns_arr),
+    "--",
+    color="0.3",
+    lw=0.8,
+    label="∝ 1/N",
+)
+axes[0].set(
+    xscale="log",
+    yscale="log",
+    xlabel="samples N",
+    ylabel="|err_net − err_fact| / err_fact",
+    title=f"Deviation of the final error (slopes GD {slopes['gd']:.2f}, FA {slopes['fa']:.2f})",
+)
 axes[0].legend()
-axes[1].set(xscale="log", yscale="log", xlabel="samples N", ylabel="largest principal angle (rad)",
-            title=f"Z_net vs Z_fact (GD slope {ang_slope:.2f})")
+axes[1].set(
+    xscale="log",
+    yscale="log",
+    xlabel="samples N",
+    ylabel="largest principal angle (rad)",
+    title=f"Z_net vs Z_fact (GD slope {ang_slope:.2f})",
+)
 axes[1].legend()
 for i in range(n_seeds):
     axes[2].plot(Ns_arr, ratio_net[i], color=fp.RULE_COLORS["fa"], alpha=0.35, lw=0.8)
@@ -216,29 +344,65 @@ for i in range(n_seeds):
 axes[2].plot([], [], color=fp.RULE_COLORS["fa"], label="network FA / OPT (per seed)")
 axes[2].plot([], [], color="0.3", ls=":", label="factorization FA / OPT (per seed, at right)")
 axes[2].axhline(1, color="k", lw=0.8)
-axes[2].set(xscale="log", yscale="log", xlabel="samples N", ylabel="FA error / OPT_r", title="The separation survives finite samples")
+axes[2].set(
+    xscale="log",
+    yscale="log",
+    xlabel="samples N",
+    ylabel="FA error / OPT_r",
+    title="The separation survives finite samples",
+)
 axes[2].legend(fontsize=8)
-fig.suptitle(f"Gaussian inputs: the network approaches the factorization as N grows  (n = {n}, r = {r} < k = {k})", y=1.03)
+fig.suptitle(
+    f"Gaussian inputs: the network approaches the factorization as N grows  (n = {n}, r = {r} < k = {k})",
+    y=1.03,
+)
 nb.show(fig, "finite_samples")
 sep_gap = float(np.median(np.abs(ratio_net[:, -1] - ratio_fac) / ratio_fac))
 print(f"median |FA/OPT network − factorization| / factorization at N = {Ns[-1]}: {sep_gap:.3g}")
 
 # %%
 for rule in ("gd", "fa"):
-    claims.check(f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, lower end",
-                 slopes[rule], ">", -1.4, note="second order in Σ̂ − I: 1/N predicts −1, 1/√N would give −0.5")
-    claims.check(f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, upper end",
-                 slopes[rule], "<", -0.75)
-claims.check(f"separation ratio FA/OPT at N = {Ns[-1]} matches the factorization's (median relative difference)",
-             sep_gap, "<", 4 * n / Ns[-1], note="tolerance 4n/N: FA's error deviation ‖(P − P_Σ̂)Y‖² is second order in Σ̂ − I")
+    claims.check(
+        f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, lower end",
+        slopes[rule],
+        ">",
+        -1.4,
+        note="second order in Σ̂ − I: 1/N predicts −1, 1/√N would give −0.5",
+    )
+    claims.check(
+        f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, upper end",
+        slopes[rule],
+        "<",
+        -0.75,
+    )
+claims.check(
+    f"separation ratio FA/OPT at N = {Ns[-1]} matches the factorization's (median relative difference)",
+    sep_gap,
+    "<",
+    4 * n / Ns[-1],
+    note="tolerance 4n/N: FA's error deviation ‖(P − P_Σ̂)Y‖² is second order in Σ̂ − I",
+)
 sep_survives = float(np.min(np.median(ratio_net, axis=0)) / np.median(ratio_fac))
-claims.check("the separation survives at every N: min over N of median network FA/OPT ÷ factorization FA/OPT",
-             sep_survives, ">", 0.5, note=f"the factorization's FA/OPT is {np.median(ratio_fac):.1f}, so FA = GD would fail this")
-claims.check("GD's subspace deviation decreases with N (fitted log-log slope)", ang_slope, "<", -0.25,
-             note="measured, not a rate claim: first-order terms largely cancel (section 2)")
-claims.record(finite_sample_slopes=slopes, gd_subspace_slope=ang_slope,
-              separation_ratio_network_median=[float(v) for v in np.median(ratio_net, axis=0)],
-              separation_ratio_factorization_median=float(np.median(ratio_fac)))
+claims.check(
+    "the separation survives at every N: min over N of median network FA/OPT ÷ factorization FA/OPT",
+    sep_survives,
+    ">",
+    0.5,
+    note=f"the factorization's FA/OPT is {np.median(ratio_fac):.1f}, so FA = GD would fail this",
+)
+claims.check(
+    "GD's subspace deviation decreases with N (fitted log-log slope)",
+    ang_slope,
+    "<",
+    -0.25,
+    note="measured, not a rate claim: first-order terms largely cancel (section 2)",
+)
+claims.record(
+    finite_sample_slopes=slopes,
+    gd_subspace_slope=ang_slope,
+    separation_ratio_network_median=[float(v) for v in np.median(ratio_net, axis=0)],
+    separation_ratio_factorization_median=float(np.median(ratio_fac)),
+)
 
 # %% [markdown]
 # ## 3. Minibatch SGD
@@ -255,25 +419,64 @@ T_s = X_s @ Y
 sgd, full = {}, {}
 for rule in ("gd", "fa"):
     init = 0.0 if rule == "fa" else 1e-2
-    sgd[rule] = fa.train_network(X_s, T_s, r, rule, steps=sgd_steps, eta=eta, seeds=seeds, init_scale=init,
-                                 batch_size=batch_size, eta_decay=eta_decay, progress=True)
-    full[rule] = fa.train_network(X_s, T_s, r, rule, steps=steps, eta=eta, seeds=seeds, init_scale=init)
+    sgd[rule] = fa.train_network(
+        X_s,
+        T_s,
+        r,
+        rule,
+        steps=sgd_steps,
+        eta=eta,
+        seeds=seeds,
+        init_scale=init,
+        batch_size=batch_size,
+        eta_decay=eta_decay,
+        progress=True,
+    )
+    full[rule] = fa.train_network(
+        X_s, T_s, r, rule, steps=steps, eta=eta, seeds=seeds, init_scale=init
+    )
 fig, ax = plt.subplots(figsize=(9, 4.4))
 sgd_gap = {}
 for rule in ("gd", "fa"):
     st = fp.rule_style(rule)
-    fp.quantile_band(ax, sgd[rule].steps[1:], sgd[rule].error[:, 1:], st["color"], f"{st['label']}, SGD (batch {batch_size})")
-    ax.axhline(np.median(full[rule].error[:, -1]), color=st["color"], ls=":", lw=1.2, label=f"{st['label']}, full-batch limit")
-    sgd_gap[rule] = float(np.max(np.abs(sgd[rule].error[:, -1] - full[rule].error[:, -1]) / full[rule].error[:, -1]))
-ax.set(xscale="log", yscale="log", xlabel="step", ylabel="training loss 2L = ‖T − XZW‖²/N",
-       title=f"Minibatch SGD reaches the full-batch limits (N = {N_sgd}, η_t = η/(1 + t/{eta_decay:g}))")
+    fp.quantile_band(
+        ax,
+        sgd[rule].steps[1:],
+        sgd[rule].error[:, 1:],
+        st["color"],
+        f"{st['label']}, SGD (batch {batch_size})",
+    )
+    ax.axhline(
+        np.median(full[rule].error[:, -1]),
+        color=st["color"],
+        ls=":",
+        lw=1.2,
+        label=f"{st['label']}, full-batch limit",
+    )
+    sgd_gap[rule] = float(
+        np.max(np.abs(sgd[rule].error[:, -1] - full[rule].error[:, -1]) / full[rule].error[:, -1])
+    )
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="step",
+    ylabel="training loss 2L = ‖T − XZW‖²/N",
+    title=f"Minibatch SGD reaches the full-batch limits (N = {N_sgd}, η_t = η/(1 + t/{eta_decay:g}))",
+)
 ax.legend(fontsize=8)
 nb.show(fig, "minibatch_sgd")
-print("max relative gap SGD vs full batch at the end:", {k_: f"{v:.2e}" for k_, v in sgd_gap.items()})
+print(
+    "max relative gap SGD vs full batch at the end:", {k_: f"{v:.2e}" for k_, v in sgd_gap.items()}
+)
 
 # %%
 for rule in ("gd", "fa"):
-    claims.check(f"{rule.upper()}: SGD ends within 1% of the full-batch limit (max relative gap)", sgd_gap[rule], "<", 0.01)
+    claims.check(
+        f"{rule.upper()}: SGD ends within 1% of the full-batch limit (max relative gap)",
+        sgd_gap[rule],
+        "<",
+        0.01,
+    )
 claims.record(sgd_gap=sgd_gap)
 
 # %% [markdown]
@@ -294,60 +497,133 @@ claims.record(sgd_gap=sgd_gap)
 # %%
 basis = fa.linalg.haar_orthonormal(g["covariance"], n, n)
 X_cov = fa.whitened_inputs(max(2 * n, 64), n, g["covariance"])
-B_all = fa.starting_point(n, m, r, seeds).B  # each seed's feedback, as every run with these seeds draws it
+B_all = fa.starting_point(
+    n, m, r, seeds
+).B  # each seed's feedback, as every run with these seeds draws it
 aniso = {}
 for kappa in kappa_list:
     Sigma = (basis * np.geomspace(1.0, 1.0 / kappa, n)) @ basis.T
     X = X_cov @ fa.linalg.sqrt_spd(Sigma, n)
     Sigma = X.T @ X / X.shape[0]  # exactly the covariance the network sees
     gd_fit = fa.theory.optimal_fit(teacher, r, Sigma=Sigma)
-    a = dict(gd_closed=fa.optimal_error(teacher, r, Sigma=Sigma), fa_closed=fa.fa_limit_error(teacher, B_all, Sigma=Sigma),
-             overlap_closed=fa.subspace_overlap(np.broadcast_to(gd_fit, (n_seeds, n, m)), fa.theory.sketch(Y, B_all)))
+    a = dict(
+        gd_closed=fa.optimal_error(teacher, r, Sigma=Sigma),
+        fa_closed=fa.fa_limit_error(teacher, B_all, Sigma=Sigma),
+        overlap_closed=fa.subspace_overlap(
+            np.broadcast_to(gd_fit, (n_seeds, n, m)), fa.theory.sketch(Y, B_all)
+        ),
+    )
     if kappa in kappa_iterate:
         it = int(4 * steps * kappa)
         gd_run = fa.train_network(X, X @ Y, r, "gd", steps=it, eta=eta, seeds=seeds)
         fa_run = fa.train_network(X, X @ Y, r, "fa", steps=it, eta=eta, seeds=seeds, init_scale=0.0)
-        a.update(gd=gd_run.error[:, -1], fa=fa_run.error[:, -1], overlap=fa.subspace_overlap(gd_run.Z, fa_run.Z),
-                 fa_in_sketch=np.max(fa.principal_angles(fa_run.Z, fa.theory.sketch(Y, fa_run.B))))
+        a.update(
+            gd=gd_run.error[:, -1],
+            fa=fa_run.error[:, -1],
+            overlap=fa.subspace_overlap(gd_run.Z, fa_run.Z),
+            fa_in_sketch=np.max(fa.principal_angles(fa_run.Z, fa.theory.sketch(Y, fa_run.B))),
+        )
     aniso[kappa] = a
 iterated = [kp for kp in kappa_list if "gd" in aniso[kp]]
-closed_dev = max(max(float(np.max(np.abs(aniso[kp]["gd"] - aniso[kp]["gd_closed"]) / aniso[kp]["gd_closed"])),
-                     float(np.max(np.abs(aniso[kp]["fa"] - aniso[kp]["fa_closed"]) / aniso[kp]["fa_closed"])))
-                 for kp in iterated)
+closed_dev = max(
+    max(
+        float(np.max(np.abs(aniso[kp]["gd"] - aniso[kp]["gd_closed"]) / aniso[kp]["gd_closed"])),
+        float(np.max(np.abs(aniso[kp]["fa"] - aniso[kp]["fa_closed"]) / aniso[kp]["fa_closed"])),
+    )
+    for kp in iterated
+)
 
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.4))
 ks_ = np.array(kappa_list)
 ki = np.array(iterated)
-fp.quantile_band(ax, ks_, np.array([aniso[kp]["fa_closed"] / aniso[kp]["gd_closed"] for kp in kappa_list]).T,
-                 fp.RULE_COLORS["fa"], "closed forms (median, IQR over B)", marker="o")
-ax.scatter(np.repeat(ki, n_seeds), np.concatenate([aniso[kp]["fa"] / aniso[kp]["gd"] for kp in iterated]), marker="x",
-           color="k", s=20, label="iterated network runs")
-ax.set(xscale="log", yscale="log", xlabel="condition number κ of Σ", ylabel="FA loss / GD loss (population)",
-       title="The GD/FA gap under anisotropic inputs")
+fp.quantile_band(
+    ax,
+    ks_,
+    np.array([aniso[kp]["fa_closed"] / aniso[kp]["gd_closed"] for kp in kappa_list]).T,
+    fp.RULE_COLORS["fa"],
+    "closed forms (median, IQR over B)",
+    marker="o",
+)
+ax.scatter(
+    np.repeat(ki, n_seeds),
+    np.concatenate([aniso[kp]["fa"] / aniso[kp]["gd"] for kp in iterated]),
+    marker="x",
+    color="k",
+    s=20,
+    label="iterated network runs",
+)
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="condition number κ of Σ",
+    ylabel="FA loss / GD loss (population)",
+    title="The GD/FA gap under anisotropic inputs",
+)
 ax.legend()
-fp.quantile_band(ax2, ks_, np.array([aniso[kp]["overlap_closed"] for kp in kappa_list]).T, "C0",
-                 "closed forms (median, IQR over B)", log=False, marker="o")
-ax2.scatter(np.repeat(ki, n_seeds), np.concatenate([aniso[kp]["overlap"] for kp in iterated]), marker="x", color="k", s=20,
-            label="iterated network runs")
-ax2.set(xscale="log", xlabel="condition number κ of Σ", ylabel="‖Q_GDᵀ Q_FA‖²_F / r", ylim=(0, 1.05),
-        title="Overlap of the GD and FA representations")
+fp.quantile_band(
+    ax2,
+    ks_,
+    np.array([aniso[kp]["overlap_closed"] for kp in kappa_list]).T,
+    "C0",
+    "closed forms (median, IQR over B)",
+    log=False,
+    marker="o",
+)
+ax2.scatter(
+    np.repeat(ki, n_seeds),
+    np.concatenate([aniso[kp]["overlap"] for kp in iterated]),
+    marker="x",
+    color="k",
+    s=20,
+    label="iterated network runs",
+)
+ax2.set(
+    xscale="log",
+    xlabel="condition number κ of Σ",
+    ylabel="‖Q_GDᵀ Q_FA‖²_F / r",
+    ylim=(0, 1.05),
+    title="Overlap of the GD and FA representations",
+)
 ax2.legend()
-fig.suptitle(f"Anisotropic inputs: the loss is ‖Σ^½(Y − ZW)‖², FA's subspace is still col(YBᵀ)  (r = {r}, k = {k})", y=1.03)
+fig.suptitle(
+    f"Anisotropic inputs: the loss is ‖Σ^½(Y − ZW)‖², FA's subspace is still col(YBᵀ)  (r = {r}, k = {k})",
+    y=1.03,
+)
 nb.show(fig, "anisotropic")
 for kp in kappa_list:
     a = aniso[kp]
-    print(f"κ = {kp:>6g}: FA/GD (closed) median {np.median(a['fa_closed'] / a['gd_closed']):.3f}, "
-          f"overlap (closed) median {np.median(a['overlap_closed']):.3f}"
-          + (f"; iterated FA/GD {np.median(a['fa'] / a['gd']):.3f}, FA vs col(YBᵀ) {a['fa_in_sketch']:.1e} rad" if "gd" in a else ""))
+    print(
+        f"κ = {kp:>6g}: FA/GD (closed) median {np.median(a['fa_closed'] / a['gd_closed']):.3f}, "
+        f"overlap (closed) median {np.median(a['overlap_closed']):.3f}"
+        + (
+            f"; iterated FA/GD {np.median(a['fa'] / a['gd']):.3f}, FA vs col(YBᵀ) {a['fa_in_sketch']:.1e} rad"
+            if "gd" in a
+            else ""
+        )
+    )
 
 # %%
-claims.check(f"anisotropic, κ in {iterated}: iterated GD and FA equal their closed-form limits (max relative difference)",
-             closed_dev, "<", 1e-6)
-claims.check(f"anisotropic, κ in {iterated}: FA's limit subspace is col(YBᵀ) (max principal angle, rad)",
-             max(aniso[kp]["fa_in_sketch"] for kp in iterated), "<", 1e-6)
-claims.record(anisotropic={f"kappa={kp:g}": dict(fa_over_gd_closed=float(np.median(aniso[kp]["fa_closed"] / aniso[kp]["gd_closed"])),
-                                                 overlap_closed=float(np.median(aniso[kp]["overlap_closed"])))
-                           for kp in kappa_list})
+claims.check(
+    f"anisotropic, κ in {iterated}: iterated GD and FA equal their closed-form limits (max relative difference)",
+    closed_dev,
+    "<",
+    1e-6,
+)
+claims.check(
+    f"anisotropic, κ in {iterated}: FA's limit subspace is col(YBᵀ) (max principal angle, rad)",
+    max(aniso[kp]["fa_in_sketch"] for kp in iterated),
+    "<",
+    1e-6,
+)
+claims.record(
+    anisotropic={
+        f"kappa={kp:g}": dict(
+            fa_over_gd_closed=float(np.median(aniso[kp]["fa_closed"] / aniso[kp]["gd_closed"])),
+            overlap_closed=float(np.median(aniso[kp]["overlap_closed"])),
+        )
+        for kp in kappa_list
+    }
+)
 
 # %% [markdown]
 # ## Summary of the checks

@@ -56,7 +56,18 @@
 # only drawing the start and returning Z (n × r) grow with k.
 
 # %% tags=["parameters"]
-k_list = [50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600]  # ranks of Y to sweep (n and m equal k)
+k_list = [
+    50,
+    100,
+    200,
+    400,
+    800,
+    1600,
+    3200,
+    6400,
+    12800,
+    25600,
+]  # ranks of Y to sweep (n and m equal k)
 r_list = [2, 5]  # hidden units
 delta = 0.2  # bump: the top r singular values are 1 + delta, the rest 1
 eta = 0.1  # step size
@@ -72,18 +83,25 @@ quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start("orthogonal", globals(), quick=dict(  # tiny sizes that still test every claim
-    k_list=[20, 80, 320], n_seeds=10, steps=1500, delta_list=[0.2, 0.8], delta_k=40, haar_k=20))
+nb = start(
+    "orthogonal",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        k_list=[20, 80, 320], n_seeds=10, steps=1500, delta_list=[0.2, 0.8], delta_k=40, haar_k=20
+    ),
+)
 if min(k_list) <= max(r_list):
-    raise ValueError(f"every k in k_list must exceed every r in r_list; got k_list={k_list}, r_list={r_list}")
+    raise ValueError(
+        f"every k in k_list must exceed every r in r_list; got k_list={k_list}, r_list={r_list}"
+    )
 
 
 def diagonal_target(k, r, d):
@@ -94,28 +112,51 @@ def diagonal_target(k, r, d):
 
 def compare(target, r, n_steps, seeds):
     """Train GD and FA on one target; return the runs and what the claim is about."""
-    gd = fa.train(target, r, "gd", steps=n_steps, eta=eta, seeds=seeds, init_scale=init_scale, record_at=[0, n_steps])
-    fa_run = fa.train(target, r, "fa", steps=n_steps, eta=eta, seeds=seeds, init_scale=0.0, record_at=[0, n_steps])
-    top = fa.theory.top_singular_subspace(target, r)  # U_r (more columns only if σ_r is tied, e.g. delta = 0)
+    gd = fa.train(
+        target,
+        r,
+        "gd",
+        steps=n_steps,
+        eta=eta,
+        seeds=seeds,
+        init_scale=init_scale,
+        record_at=[0, n_steps],
+    )
+    fa_run = fa.train(
+        target, r, "fa", steps=n_steps, eta=eta, seeds=seeds, init_scale=0.0, record_at=[0, n_steps]
+    )
+    top = fa.theory.top_singular_subspace(
+        target, r
+    )  # U_r (more columns only if σ_r is tied, e.g. delta = 0)
     Ur = np.broadcast_to(top, (gd.Z.shape[0], *top.shape))
-    return dict(gd=gd, fa=fa_run,
-                angles=fa.principal_angles(gd.Z, fa_run.Z),  # (seeds, r), radians
-                overlap=fa.subspace_overlap(gd.Z, fa_run.Z),  # ‖Q_GDᵀ Q_FA‖²_F / r
-                ratio=fa_run.error[:, -1] / gd.error[:, -1],
-                fa_rel=fa_run.rel_error[:, -1], gd_rel=gd.rel_error[:, -1],
-                gd_vs_top=fa.principal_angles(gd.Z, Ur).max(axis=1),
-                fa_vs_limit=np.abs(fa_run.error[:, -1] - fa.fa_limit_error(target, fa_run.B)) / fa_run.error[:, -1])
+    return dict(
+        gd=gd,
+        fa=fa_run,
+        angles=fa.principal_angles(gd.Z, fa_run.Z),  # (seeds, r), radians
+        overlap=fa.subspace_overlap(gd.Z, fa_run.Z),  # ‖Q_GDᵀ Q_FA‖²_F / r
+        ratio=fa_run.error[:, -1] / gd.error[:, -1],
+        fa_rel=fa_run.rel_error[:, -1],
+        gd_rel=gd.rel_error[:, -1],
+        gd_vs_top=fa.principal_angles(gd.Z, Ur).max(axis=1),
+        fa_vs_limit=np.abs(fa_run.error[:, -1] - fa.fa_limit_error(target, fa_run.B))
+        / fa_run.error[:, -1],
+    )
 
 
 def seeds_for(r):
     """Seeds for one curve: the same across k, distinct across r (so the r-curves are independent)."""
     return [seed * 100_000 + 1000 * r + i for i in range(n_seeds)]
 
+
 # %% [markdown]
 # ## 1. Principal angles and error ratio against the rank of Y
 
 # %%
-sweep = {(k, r): compare(diagonal_target(k, r, delta), r, steps, seeds_for(r)) for r in r_list for k in k_list}
+sweep = {
+    (k, r): compare(diagonal_target(k, r, delta), r, steps, seeds_for(r))
+    for r in r_list
+    for k in k_list
+}
 
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
 palette = dict(zip(r_list, sns.color_palette("deep", len(r_list))))
@@ -124,33 +165,67 @@ for r in r_list:
     col = palette[r]
     ov = np.array([sweep[k, r]["overlap"] for k in k_list]).T  # (seeds, K)
     fp.quantile_band(axes[0], ks, ov, col, f"r = {r}: measured (median, IQR)", marker="o")
-    axes[0].plot(ks, fa.theory.bump_overlap(ks, r, delta), ls="--", color=col, label=f"r = {r}: prediction ≈ (1+δ)² r/k")
+    axes[0].plot(
+        ks,
+        fa.theory.bump_overlap(ks, r, delta),
+        ls="--",
+        color=col,
+        label=f"r = {r}: prediction ≈ (1+δ)² r/k",
+    )
     smallest = np.degrees(np.array([sweep[k, r]["angles"][:, 0] for k in k_list]).T)
     largest = np.degrees(np.array([sweep[k, r]["angles"][:, -1] for k in k_list]).T)
     fp.quantile_band(axes[1], ks, smallest, col, f"r = {r}: smallest angle", log=False, marker="o")
-    fp.quantile_band(axes[1], ks, largest, col, f"r = {r}: largest angle", log=False, ls=":", marker="s")
+    fp.quantile_band(
+        axes[1], ks, largest, col, f"r = {r}: largest angle", log=False, ls=":", marker="s"
+    )
     ratio = np.array([sweep[k, r]["ratio"] for k in k_list]).T
     fp.quantile_band(axes[2], ks, ratio - 1, col, f"r = {r}: measured", marker="o")
-    axes[2].plot(ks, fa.theory.bump_excess_bound(ks, r, delta), ls="--", color=col, label=f"r = {r}: bound ((1+δ)²−1) r/(k−r)")
-axes[0].set(xscale="log", yscale="log", xlabel="rank k of Y", ylabel="‖Q_GDᵀ Q_FA‖²_F / r (mean squared cosine)",
-            title="Overlap of the two representations → 0")
+    axes[2].plot(
+        ks,
+        fa.theory.bump_excess_bound(ks, r, delta),
+        ls="--",
+        color=col,
+        label=f"r = {r}: bound ((1+δ)²−1) r/(k−r)",
+    )
+axes[0].set(
+    xscale="log",
+    yscale="log",
+    xlabel="rank k of Y",
+    ylabel="‖Q_GDᵀ Q_FA‖²_F / r (mean squared cosine)",
+    title="Overlap of the two representations → 0",
+)
 axes[0].legend(fontsize=8)
 axes[1].axhline(90, color="0.4", lw=0.8, ls=":")
-axes[1].set(xscale="log", xlabel="rank k of Y", ylabel="principal angle between col(Z_GD), col(Z_FA) (°)",
-            title="Even the smallest angle approaches 90°", ylim=(0, 92))
+axes[1].set(
+    xscale="log",
+    xlabel="rank k of Y",
+    ylabel="principal angle between col(Z_GD), col(Z_FA) (°)",
+    title="Even the smallest angle approaches 90°",
+    ylim=(0, 92),
+)
 axes[1].legend(fontsize=8, loc="lower right")
-axes[2].set(xscale="log", yscale="log", xlabel="rank k of Y", ylabel="FA error / GD error − 1",
-            title="…while the errors become equal")
+axes[2].set(
+    xscale="log",
+    yscale="log",
+    xlabel="rank k of Y",
+    ylabel="FA error / GD error − 1",
+    title="…while the errors become equal",
+)
 axes[2].legend(fontsize=8)
-fig.suptitle(f"Claim 4: almost orthogonal representations at almost equal error  (bump δ = {delta}, η = {eta}, "
-             f"{n_seeds} seeds per point)", y=1.03)
+fig.suptitle(
+    f"Claim 4: almost orthogonal representations at almost equal error  (bump δ = {delta}, η = {eta}, "
+    f"{n_seeds} seeds per point)",
+    y=1.03,
+)
 nb.show(fig, "angles_vs_rank")
 for r in r_list:
     for k in k_list:
         res = sweep[k, r]
-        print(f"r={r} k={k:>5}: overlap {np.median(res['overlap']):.4f} (pred {fa.theory.bump_overlap(k, r, delta):.4f}), "
-              f"angles {np.round(np.degrees(np.median(res['angles'], axis=0)), 1)}°, ratio {np.median(res['ratio']):.5f}, "
-              f"relative errors FA {np.median(res['fa_rel']):.2%}, GD {np.median(res['gd_rel']):.2%}")
+        print(
+            f"r={r} k={k:>5}: overlap {np.median(res['overlap']):.4f} (pred {fa.theory.bump_overlap(k, r, delta):.4f}), "
+            f"angles {np.round(np.degrees(np.median(res['angles'], axis=0)), 1)}°, ratio {np.median(res['ratio']):.5f}, "
+            f"relative errors FA {np.median(res['fa_rel']):.2%}, GD {np.median(res['gd_rel']):.2%}"
+        )
 
 # %% [markdown]
 # **Checks.**
@@ -178,30 +253,79 @@ k_max = max(k_list)
 slopes = {}
 for r in r_list:
     mean_ov = np.array([np.mean(sweep[k, r]["overlap"]) for k in k_list])
-    slopes[r] = float(np.polyfit(np.log(fa.theory.bump_overlap(ks, r, delta)), np.log(mean_ov), 1)[0])
-    claims.check(f"r = {r}: slope of log mean overlap vs log prediction over k, lower end of the law", slopes[r], ">", 0.8)
-    claims.check(f"r = {r}: slope of log mean overlap vs log prediction over k, upper end of the law", slopes[r], "<", 1.2)
+    slopes[r] = float(
+        np.polyfit(np.log(fa.theory.bump_overlap(ks, r, delta)), np.log(mean_ov), 1)[0]
+    )
+    claims.check(
+        f"r = {r}: slope of log mean overlap vs log prediction over k, lower end of the law",
+        slopes[r],
+        ">",
+        0.8,
+    )
+    claims.check(
+        f"r = {r}: slope of log mean overlap vs log prediction over k, upper end of the law",
+        slopes[r],
+        "<",
+        1.2,
+    )
     level = float(np.mean(sweep[k_max, r]["overlap"]) / fa.theory.bump_overlap(k_max, r, delta))
     claims.check(f"r = {r}, k = {k_max}: mean overlap / (1+δ)² r/k, lower end", level, ">", 0.5)
     claims.check(f"r = {r}, k = {k_max}: mean overlap / (1+δ)² r/k, upper end", level, "<", 2.0)
-    claims.check(f"r = {r}, k = {k_max}: FA/GD − 1 (worst seed) within the exact bound ((1+δ)²−1) r/(k−r)",
-                 np.max(sweep[k_max, r]["ratio"]) - 1, "<=", fa.theory.bump_excess_bound(k_max, r, delta))
-identity = max(float(np.max(np.abs(res_["ratio"] - 1 - fa.theory.bump_excess(k, r, delta, res_["overlap"]))
-                            / fa.theory.bump_excess_bound(k, r, delta))) for (k, r), res_ in sweep.items())
-claims.check("FA/GD − 1 = ((1+δ)²−1) r (1 − overlap)/(k − r) on every run (max deviation / bound)", identity, "<", 1e-6)
+    claims.check(
+        f"r = {r}, k = {k_max}: FA/GD − 1 (worst seed) within the exact bound ((1+δ)²−1) r/(k−r)",
+        np.max(sweep[k_max, r]["ratio"]) - 1,
+        "<=",
+        fa.theory.bump_excess_bound(k_max, r, delta),
+    )
+identity = max(
+    float(
+        np.max(
+            np.abs(res_["ratio"] - 1 - fa.theory.bump_excess(k, r, delta, res_["overlap"]))
+            / fa.theory.bump_excess_bound(k, r, delta)
+        )
+    )
+    for (k, r), res_ in sweep.items()
+)
+claims.check(
+    "FA/GD − 1 = ((1+δ)²−1) r (1 − overlap)/(k − r) on every run (max deviation / bound)",
+    identity,
+    "<",
+    1e-6,
+)
 fa_lim = max(float(res_["fa_vs_limit"].max()) for res_ in sweep.values())
-claims.check("iterated FA equals the closed-form limit ‖(I − P)Y‖² (max relative difference)", fa_lim, "<", 1e-6)
+claims.check(
+    "iterated FA equals the closed-form limit ‖(I − P)Y‖² (max relative difference)",
+    fa_lim,
+    "<",
+    1e-6,
+)
 claims.record(
-    overlap_median={f"r={r},k={k}": float(np.median(sweep[k, r]["overlap"])) for r in r_list for k in k_list},
-    overlap_prediction={f"r={r},k={k}": fa.theory.bump_overlap(k, r, delta) for r in r_list for k in k_list},
-    error_ratio_median={f"r={r},k={k}": float(np.median(sweep[k, r]["ratio"])) for r in r_list for k in k_list},
-    overlap_mean={f"r={r},k={k}": float(np.mean(sweep[k, r]["overlap"])) for r in r_list for k in k_list},
+    overlap_median={
+        f"r={r},k={k}": float(np.median(sweep[k, r]["overlap"])) for r in r_list for k in k_list
+    },
+    overlap_prediction={
+        f"r={r},k={k}": fa.theory.bump_overlap(k, r, delta) for r in r_list for k in k_list
+    },
+    error_ratio_median={
+        f"r={r},k={k}": float(np.median(sweep[k, r]["ratio"])) for r in r_list for k in k_list
+    },
+    overlap_mean={
+        f"r={r},k={k}": float(np.mean(sweep[k, r]["overlap"])) for r in r_list for k in k_list
+    },
     overlap_slope=slopes,
-    relative_error_median={f"r={r},k={k}": dict(fa=float(np.median(sweep[k, r]["fa_rel"])),
-                                                gd=float(np.median(sweep[k, r]["gd_rel"])))
-                           for r in r_list for k in k_list},
-    angles_median_deg={f"r={r},k={k}": np.degrees(np.median(sweep[k, r]["angles"], axis=0)).round(3).tolist()
-                       for r in r_list for k in k_list})
+    relative_error_median={
+        f"r={r},k={k}": dict(
+            fa=float(np.median(sweep[k, r]["fa_rel"])), gd=float(np.median(sweep[k, r]["gd_rel"]))
+        )
+        for r in r_list
+        for k in k_list
+    },
+    angles_median_deg={
+        f"r={r},k={k}": np.degrees(np.median(sweep[k, r]["angles"], axis=0)).round(3).tolist()
+        for r in r_list
+        for k in k_list
+    },
+)
 
 # %% [markdown]
 # ## 2. One run, seen directly
@@ -227,19 +351,42 @@ M = np.abs((Qg @ Ug).T @ (Qf @ Vft.T))
 rng_x = np.random.default_rng(seed)
 x_rand = rng_x.standard_normal(k_show)
 u = fa.linalg.Identity(k_show)[:, [0, 1, r_show, k_show - 1]].T  # u_i = e_i, since U = I
-inputs = {"u₁ (top)": u[0], "u₂ (top)": u[1], f"u_{r_show + 1} (flat)": u[2], f"u_{k_show} (flat)": u[3],
-          "random x": x_rand / np.linalg.norm(x_rand)}
+inputs = {
+    "u₁ (top)": u[0],
+    "u₂ (top)": u[1],
+    f"u_{r_show + 1} (flat)": u[2],
+    f"u_{k_show} (flat)": u[3],
+    "random x": x_rand / np.linalg.norm(x_rand),
+}
 H = {rule: np.array([Z.T @ x for x in inputs.values()]) for rule, Z in (("GD", Zg), ("FA", Zf))}
-fig, axes = plt.subplots(1, 3, figsize=(20, 4.6), gridspec_kw={"width_ratios": [1, 1.2, 1.2], "wspace": 0.45})
-sns.heatmap(M, ax=axes[0], vmin=0, vmax=1, cmap="mako_r", annot=True, fmt=".2f", cbar=False, square=True)
+fig, axes = plt.subplots(
+    1, 3, figsize=(20, 4.6), gridspec_kw={"width_ratios": [1, 1.2, 1.2], "wspace": 0.45}
+)
+sns.heatmap(
+    M, ax=axes[0], vmin=0, vmax=1, cmap="mako_r", annot=True, fmt=".2f", cbar=False, square=True
+)
 axes[0].set(title="|Q_GDᵀ Q_FA|", xlabel="FA direction", ylabel="GD direction")
 vmax = max(np.abs(h).max() for h in H.values())
 for ax, (rule, h) in zip(axes[1:], H.items()):
-    sns.heatmap(h, ax=ax, vmin=-vmax, vmax=vmax, cmap="vlag", center=0, annot=True, fmt=".2f", cbar=False,
-                yticklabels=list(inputs), xticklabels=[f"unit {j + 1}" for j in range(r_show)])
+    sns.heatmap(
+        h,
+        ax=ax,
+        vmin=-vmax,
+        vmax=vmax,
+        cmap="vlag",
+        center=0,
+        annot=True,
+        fmt=".2f",
+        cbar=False,
+        yticklabels=list(inputs),
+        xticklabels=[f"unit {j + 1}" for j in range(r_show)],
+    )
     err = res["gd" if rule == "GD" else "fa"].rel_error[0, -1]
     ax.set(title=f"{rule}: h = Zᵀx (relative error {err:.4f})")
-fig.suptitle(f"One run (k = {k_show}, r = {r_show}, seed 0): the two representations share almost nothing", y=1.04)
+fig.suptitle(
+    f"One run (k = {k_show}, r = {r_show}, seed 0): the two representations share almost nothing",
+    y=1.04,
+)
 nb.show(fig, "one_run")
 
 # %% [markdown]
@@ -255,7 +402,9 @@ sens = {}
 for d in delta_list:
     n_steps = int(steps * max(1.0, 0.2 / d))
     sens[d] = compare(diagonal_target(delta_k, delta_r, d), delta_r, n_steps, seeds_for(delta_r))
-haar_target = fa.make_target(fa.bump_spectrum(haar_k, delta_r, delta), 2 * haar_k, 2 * haar_k, rng=fa.streams(seed)["target"])
+haar_target = fa.make_target(
+    fa.bump_spectrum(haar_k, delta_r, delta), 2 * haar_k, 2 * haar_k, rng=fa.streams(seed)["target"]
+)
 haar = compare(haar_target, delta_r, steps, seeds_for(delta_r))
 diag_ref = compare(diagonal_target(haar_k, delta_r, delta), delta_r, steps, seeds_for(delta_r))
 
@@ -263,29 +412,70 @@ fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.2))
 ds = np.array(delta_list)
 ov = np.array([sens[d]["overlap"] for d in delta_list]).T
 fp.quantile_band(ax, ds, ov, "C0", "measured (median, IQR)", marker="o")
-ax.plot(ds, fa.theory.bump_overlap(delta_k, delta_r, ds), "--", color="0.3", label="prediction ≈ (1+δ)² r/k")
-ax.set(xscale="log", yscale="log", xlabel="bump δ", ylabel="mean squared cosine", title=f"Overlap vs δ (k = {delta_k}, r = {delta_r})")
+ax.plot(
+    ds,
+    fa.theory.bump_overlap(delta_k, delta_r, ds),
+    "--",
+    color="0.3",
+    label="prediction ≈ (1+δ)² r/k",
+)
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="bump δ",
+    ylabel="mean squared cosine",
+    title=f"Overlap vs δ (k = {delta_k}, r = {delta_r})",
+)
 ax.legend()
 ratio = np.array([sens[d]["ratio"] for d in delta_list]).T
 fp.quantile_band(ax2, ds, ratio - 1, "C3", "FA / GD − 1 (median, IQR)", marker="o")
-ax2.plot(ds, fa.theory.bump_excess_bound(delta_k, delta_r, ds), "--", color="0.3", label="exact bound ((1+δ)²−1) r/(k−r)")
-ax2.set(xscale="log", yscale="log", xlabel="bump δ", ylabel="FA error / GD error − 1", title="Error ratio vs δ")
+ax2.plot(
+    ds,
+    fa.theory.bump_excess_bound(delta_k, delta_r, ds),
+    "--",
+    color="0.3",
+    label="exact bound ((1+δ)²−1) r/(k−r)",
+)
+ax2.set(
+    xscale="log",
+    yscale="log",
+    xlabel="bump δ",
+    ylabel="FA error / GD error − 1",
+    title="Error ratio vs δ",
+)
 ax2.legend()
 nb.show(fig, "sensitivity")
-print(f"Haar-random target (n = m = {2 * haar_k}, k = {haar_k}): overlap median {np.median(haar['overlap']):.4f}, "
-      f"ratio {np.median(haar['ratio']):.5f};  diagonal target, same k and seeds: overlap {np.median(diag_ref['overlap']):.4f}, "
-      f"ratio {np.median(diag_ref['ratio']):.5f}")
+print(
+    f"Haar-random target (n = m = {2 * haar_k}, k = {haar_k}): overlap median {np.median(haar['overlap']):.4f}, "
+    f"ratio {np.median(haar['ratio']):.5f};  diagonal target, same k and seeds: overlap {np.median(diag_ref['overlap']):.4f}, "
+    f"ratio {np.median(diag_ref['ratio']):.5f}"
+)
 
 # %%
 gd_top = max(float(res_["gd_vs_top"].max()) for res_ in list(sweep.values()) + list(sens.values()))
-claims.check("GD's subspace lies in the top-r singular subspace, ties included (max principal angle, rad)", gd_top, "<", 1e-6)
+claims.check(
+    "GD's subspace lies in the top-r singular subspace, ties included (max principal angle, rad)",
+    gd_top,
+    "<",
+    1e-6,
+)
 haar_factor = float(np.median(haar["overlap"]) / np.median(diag_ref["overlap"]))
-claims.check("Haar-random and diagonal targets agree: overlap median ratio, lower end", haar_factor, ">", 0.5)
-claims.check("Haar-random and diagonal targets agree: overlap median ratio, upper end", haar_factor, "<", 2.0)
+claims.check(
+    "Haar-random and diagonal targets agree: overlap median ratio, lower end", haar_factor, ">", 0.5
+)
+claims.check(
+    "Haar-random and diagonal targets agree: overlap median ratio, upper end", haar_factor, "<", 2.0
+)
 claims.record(
-    sensitivity={f"delta={d:g}": dict(overlap=float(np.median(sens[d]["overlap"])), ratio=float(np.median(sens[d]["ratio"])))
-                 for d in delta_list},
-    haar_overlap_median=float(np.median(haar["overlap"])), diagonal_overlap_median=float(np.median(diag_ref["overlap"])))
+    sensitivity={
+        f"delta={d:g}": dict(
+            overlap=float(np.median(sens[d]["overlap"])), ratio=float(np.median(sens[d]["ratio"]))
+        )
+        for d in delta_list
+    },
+    haar_overlap_median=float(np.median(haar["overlap"])),
+    diagonal_overlap_median=float(np.median(diag_ref["overlap"])),
+)
 
 # %% [markdown]
 # ## Summary of the checks

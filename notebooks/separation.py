@@ -48,7 +48,12 @@ r = 5  # hidden units, fewer than rank(Y)
 eta = 0.1  # step size
 steps = 20000  # training steps
 n_seeds = 20  # seeds (draws of B) for the iterated runs
-ratio_spectra = [[5, 20, 0.1], [5, 20, 0.01], [1, 4, 0.01], [20, 80, 0.01]]  # [head, tail count, tail level]; r is the head
+ratio_spectra = [
+    [5, 20, 0.1],
+    [5, 20, 0.01],
+    [1, 4, 0.01],
+    [20, 80, 0.01],
+]  # [head, tail count, tail level]; r is the head
 decay_k = 50  # rank of the power-law spectrum (s_i is 1/i)
 decay_r_list = [2, 5, 10]  # units r for the power-law spectrum
 n_draws = 10000  # draws of B for each closed-form distribution
@@ -62,21 +67,39 @@ quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start("separation", globals(), quick=dict(  # tiny sizes that still test every claim
-    n=60, m=50, steps=3000, n_seeds=4, n_draws=2000, n_iterated=3, iterated_steps=3000, ratio_spectra=[[5, 20, 0.01], [1, 4, 0.01]], decay_k=20, decay_r_list=[2, 5]))
+nb = start(
+    "separation",
+    globals(),
+    quick=dict(  # tiny sizes that still test every claim
+        n=60,
+        m=50,
+        steps=3000,
+        n_seeds=4,
+        n_draws=2000,
+        n_iterated=3,
+        iterated_steps=3000,
+        ratio_spectra=[[5, 20, 0.01], [1, 4, 0.01]],
+        decay_k=20,
+        decay_r_list=[2, 5],
+    ),
+)
 if not 1 <= r < head + tail:
-    raise ValueError(f"r must be in [1, rank(Y) - 1] = [1, {head + tail - 1}] to see a separation; got {r}")
+    raise ValueError(
+        f"r must be in [1, rank(Y) - 1] = [1, {head + tail - 1}] to see a separation; got {r}"
+    )
 streams = fa.streams(seed, names=("target", "draws", "oversample"))
 target = fa.make_target(fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=streams["target"])
 opt = fa.optimal_error(target, r)
-print(f"Y: {n}×{m}, rank {target.k}: {head} singular values at 1, {tail} at {tail_level}; r = {r}; OPT_r = {opt:.4g}")
+print(
+    f"Y: {n}×{m}, rank {target.k}: {head} singular values at 1, {tail} at {tail_level}; r = {r}; OPT_r = {opt:.4g}"
+)
 
 # %% [markdown]
 # ## 1. Error curves for r < k
@@ -87,8 +110,19 @@ print(f"Y: {n}×{m}, rank {target.k}: {head} singular values at 1, {tail} at {ta
 # curve goes to 1. GD starts from a small random point and reaches OPT.
 
 # %%
-runs = {rule: fa.train(target, r, rule, steps=steps, eta=eta, seeds=n_seeds, init_scale=0.0 if rule != "gd" else 1e-2,
-                       progress=True) for rule in ("gd", "fa", "fa_star")}
+runs = {
+    rule: fa.train(
+        target,
+        r,
+        rule,
+        steps=steps,
+        eta=eta,
+        seeds=n_seeds,
+        init_scale=0.0 if rule != "gd" else 1e-2,
+        progress=True,
+    )
+    for rule in ("gd", "fa", "fa_star")
+}
 limits = {rule: fa.fa_limit_error(target, runs[rule].B) for rule in ("fa", "fa_star")}
 
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 4.6))
@@ -97,31 +131,50 @@ for rule in ("gd", "fa", "fa_star"):
     st = fp.rule_style(rule)
     run = runs[rule]
     for i in range(len(run.seeds)):
-        ax.plot(run.steps[1:], run.rel_error[i, 1:], color=st["color"], lw=0.6, alpha=0.35, ls=st["ls"])
+        ax.plot(
+            run.steps[1:], run.rel_error[i, 1:], color=st["color"], lw=0.6, alpha=0.35, ls=st["ls"]
+        )
     ax.plot([], [], color=st["color"], ls=st["ls"], label=f"{st['label']} ({len(run.seeds)} seeds)")
 x_seg = run.steps[-1] * np.array([0.3, 1.0])
 for lim in limits["fa"]:
     ax.plot(x_seg, [lim / norm] * 2, color="k", lw=0.8, ls=":")
 ax.plot([], [], color="k", lw=0.8, ls=":", label="FA's predicted plateau, per seed")
 fp.annotate_floor(ax, opt / norm, f"OPT_r (Eckart–Young) = {opt / norm:.2e}")
-ax.set(xscale="log", yscale="log", xlabel="step", ylabel="relative error ‖Y−ZW‖² / ‖Y‖²",
-       title=f"GD reaches OPT, FA stops at its own plateau (r = {r} < k = {target.k})")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="step",
+    ylabel="relative error ‖Y−ZW‖² / ‖Y‖²",
+    title=f"GD reaches OPT, FA stops at its own plateau (r = {r} < k = {target.k})",
+)
 ax.legend(loc="lower left", fontsize=8)
 for rule in ("fa", "fa_star"):
     ratio = runs[rule].error / limits[rule][:, None]
     fp.rule_band(ax2, runs[rule].steps[1:], ratio[:, 1:], rule, q=(0.0, 1.0))
 ax2.axhline(1, color="k", lw=0.8, ls=":")
-ax2.set(xscale="log", yscale="log", xlabel="step", ylabel="error / predicted plateau",
-        title="Each FA run ends exactly at ‖(I − P)Y‖² (band: all seeds)")
+ax2.set(
+    xscale="log",
+    yscale="log",
+    xlabel="step",
+    ylabel="error / predicted plateau",
+    title="Each FA run ends exactly at ‖(I − P)Y‖² (band: all seeds)",
+)
 ax2.legend()
 nb.show(fig, "error_curves")
-plateau_dev = max(float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])) for rule in limits)
+plateau_dev = max(
+    float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])) for rule in limits
+)
 gd_dev = float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt))
 print(f"max |FA − plateau| / plateau = {plateau_dev:.2e};  max |GD − OPT| / OPT = {gd_dev:.2e}")
 
 # %%
 claims = nb.claims
-claims.check("iterated FA/FA* plateaus equal fa_limit_error (max relative difference)", plateau_dev, "<", 1e-6)
+claims.check(
+    "iterated FA/FA* plateaus equal fa_limit_error (max relative difference)",
+    plateau_dev,
+    "<",
+    1e-6,
+)
 claims.check("GD reaches optimal_error (max relative difference)", gd_dev, "<", 1e-8)
 claims.record(plateau_max_rel_dev=plateau_dev)
 
@@ -157,21 +210,40 @@ claims.record(plateau_max_rel_dev=plateau_dev)
 # %%
 g = streams["draws"]
 default = f"head {head}×1, tail {tail}×{tail_level:g}"
-spectra = {default: (fa.head_tail_spectrum(head, tail, tail_level), head)}  # always measured: it carries a check
-spectra.update({f"head {h}×1, tail {q}×{lvl:g}": (fa.head_tail_spectrum(h, q, lvl), h) for h, q, lvl in ratio_spectra})
-spectra.update({f"1/i, k = {decay_k}, r = {rr}": (fa.power_spectrum(decay_k), rr) for rr in decay_r_list})
+spectra = {
+    default: (fa.head_tail_spectrum(head, tail, tail_level), head)
+}  # always measured: it carries a check
+spectra.update(
+    {
+        f"head {h}×1, tail {q}×{lvl:g}": (fa.head_tail_spectrum(h, q, lvl), h)
+        for h, q, lvl in ratio_spectra
+    }
+)
+spectra.update(
+    {f"1/i, k = {decay_k}, r = {rr}": (fa.power_spectrum(decay_k), rr) for rr in decay_r_list}
+)
 ratios, iterated, rel_error = {}, {}, {}
 for name, (s, rr) in spectra.items():
     s = s / s[0]
     D = g.standard_normal((n_draws, rr, s.size))
     ratios[name] = fa.theory.sketch_error(s, D) / np.sum(s[rr:] ** 2)
-    rel_error[name] = dict(fa=float(np.median(ratios[name]) * np.sum(s[rr:] ** 2) / np.sum(s**2)),
-                           gd=float(np.sum(s[rr:] ** 2) / np.sum(s**2)))
+    rel_error[name] = dict(
+        fa=float(np.median(ratios[name]) * np.sum(s[rr:] ** 2) / np.sum(s**2)),
+        gd=float(np.sum(s[rr:] ** 2) / np.sum(s**2)),
+    )
     if name == default:
-        exact_dev = float(np.max(np.abs(fa.theory.head_tail_ratio(D, tail_level) - ratios[name]) / ratios[name]))
+        exact_dev = float(
+            np.max(np.abs(fa.theory.head_tail_ratio(D, tail_level) - ratios[name]) / ratios[name])
+        )
     t_small = fa.make_target(s, max(2 * s.size, 40), max(2 * s.size, 30), rng=g)
-    it = fa.train(t_small, rr, "fa", steps=iterated_steps, eta=eta, seeds=n_iterated, init_scale=0.0)
-    iterated[name] = (it.error[:, -1], fa.fa_limit_error(t_small, it.B), fa.optimal_error(t_small, rr))
+    it = fa.train(
+        t_small, rr, "fa", steps=iterated_steps, eta=eta, seeds=n_iterated, init_scale=0.0
+    )
+    iterated[name] = (
+        it.error[:, -1],
+        fa.fa_limit_error(t_small, it.B),
+        fa.optimal_error(t_small, rr),
+    )
 
 fig, ax = plt.subplots(figsize=(12, 4.8))
 names = list(ratios)
@@ -181,46 +253,88 @@ for body in parts["bodies"]:
     body.set_alpha(0.35)
 for i, nm in enumerate(names):
     err, _, o = iterated[nm]
-    ax.scatter(np.full(err.size, i + 1) + np.linspace(-0.15, 0.15, err.size), np.log10(err / o), s=14, color="k",
-               zorder=3, label="iterated FA runs" if i == 0 else None)
+    ax.scatter(
+        np.full(err.size, i + 1) + np.linspace(-0.15, 0.15, err.size),
+        np.log10(err / o),
+        s=14,
+        color="k",
+        zorder=3,
+        label="iterated FA runs" if i == 0 else None,
+    )
 summary = {}
 for i, nm in enumerate(names):
     rt = ratios[nm]
-    summary[nm] = dict(median=float(np.median(rt)), p90=float(np.quantile(rt, 0.9)), p_above_2=float(np.mean(rt > 2)),
-                       mean=float(np.mean(rt)))
-    ax.annotate(f"median {summary[nm]['median']:.1f}\nP(>2) {summary[nm]['p_above_2']:.2f}\n"
-                f"rel. error FA {rel_error[nm]['fa']:.2%}\nGD {rel_error[nm]['gd']:.2%}", (i + 1, np.log10(rt).max()),
-                ha="center", va="bottom", fontsize=8)
+    summary[nm] = dict(
+        median=float(np.median(rt)),
+        p90=float(np.quantile(rt, 0.9)),
+        p_above_2=float(np.mean(rt > 2)),
+        mean=float(np.mean(rt)),
+    )
+    ax.annotate(
+        f"median {summary[nm]['median']:.1f}\nP(>2) {summary[nm]['p_above_2']:.2f}\n"
+        f"rel. error FA {rel_error[nm]['fa']:.2%}\nGD {rel_error[nm]['gd']:.2%}",
+        (i + 1, np.log10(rt).max()),
+        ha="center",
+        va="bottom",
+        fontsize=8,
+    )
 ax.axhline(0, color="k", lw=0.8)
 ax.axhline(np.log10(2), color="0.5", lw=0.8, ls=":")
 ax.set_xticks(range(1, len(names) + 1), names, rotation=15, fontsize=8)
 top = int(np.ceil(max(np.log10(ratios[nm]).max() for nm in names)))
 ax.set_yticks(range(0, top + 1), [f"{10**v:g}" for v in range(0, top + 1)])
 ax.set_ylim(top=top + 1.2)  # room for the annotations above the tallest violin
-ax.set(ylabel="FA error / OPT_r  (log scale)",
-       title=f"FA's error relative to the optimum, over {n_draws} draws of B per spectrum (line at 2 = twice optimal)")
+ax.set(
+    ylabel="FA error / OPT_r  (log scale)",
+    title=f"FA's error relative to the optimum, over {n_draws} draws of B per spectrum (line at 2 = twice optimal)",
+)
 ax.legend(loc="upper left")
 nb.show(fig, "ratio_distribution")
 for nm, sm in summary.items():
-    print(f"{nm:>28}: median {sm['median']:7.2f}  90th pct {sm['p90']:9.2f}  P(FA > 2·OPT) {sm['p_above_2']:.3f}")
+    print(
+        f"{nm:>28}: median {sm['median']:7.2f}  90th pct {sm['p90']:9.2f}  P(FA > 2·OPT) {sm['p_above_2']:.3f}"
+    )
 closed_vs_iterated = max(float(np.max(np.abs(e - l) / l)) for e, l, _ in iterated.values())
 sv_G1 = np.linalg.svd(g.standard_normal((50_000, head, head)), compute_uv=False)  # cheap: 5×5 SVDs
 edelman = float(np.median(sv_G1[:, -1] ** 2) * head)
 tail_estimate = float(np.median(fa.theory.head_tail_estimate(sv_G1, tail, tail_level)))
-print(f"iterated vs closed form: max relative difference {closed_vs_iterated:.2e};  "
-      f"median r·σ_min(G₁)² for r = {head}: {edelman:.3f};  head-tail estimate of the default median: {tail_estimate:.2f}")
+print(
+    f"iterated vs closed form: max relative difference {closed_vs_iterated:.2e};  "
+    f"median r·σ_min(G₁)² for r = {head}: {edelman:.3f};  head-tail estimate of the default median: {tail_estimate:.2f}"
+)
 
 # %%
-claims.check("iterated FA equals the closed form on every spectrum (max relative difference)", closed_vs_iterated, "<", 1e-6)
-claims.check("the exact head-tail formula equals the sketch computation on every draw (max relative difference)",
-             exact_dev, "<", 1e-6)
-claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, lower end",
-             summary[default]["median"] / tail_estimate, ">", 0.8,
-             note=f"estimate {tail_estimate:.2f} from an independent sample of G₁; see section 2")
-claims.check(f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, upper end",
-             summary[default]["median"] / tail_estimate, "<", 1.25)
-claims.record(ratio_summary=summary, median_r_sigma_min_sq=edelman, tail_estimate_default_median=tail_estimate,
-              median_relative_error=rel_error)
+claims.check(
+    "iterated FA equals the closed form on every spectrum (max relative difference)",
+    closed_vs_iterated,
+    "<",
+    1e-6,
+)
+claims.check(
+    "the exact head-tail formula equals the sketch computation on every draw (max relative difference)",
+    exact_dev,
+    "<",
+    1e-6,
+)
+claims.check(
+    f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, lower end",
+    summary[default]["median"] / tail_estimate,
+    ">",
+    0.8,
+    note=f"estimate {tail_estimate:.2f} from an independent sample of G₁; see section 2",
+)
+claims.check(
+    f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, upper end",
+    summary[default]["median"] / tail_estimate,
+    "<",
+    1.25,
+)
+claims.record(
+    ratio_summary=summary,
+    median_r_sigma_min_sq=edelman,
+    tail_estimate_default_median=tail_estimate,
+    median_relative_error=rel_error,
+)
 print({nm: f"FA {v['fa']:.2%} vs GD {v['gd']:.2%} of ‖Y‖²" for nm, v in rel_error.items()})
 
 # %% [markdown]
@@ -239,45 +353,95 @@ print({nm: f"FA {v['fa']:.2%} vs GD {v['gd']:.2%} of ‖Y‖²" for nm, v in rel
 
 # %%
 fa_run, gd_run = runs["fa"], runs["gd"]
-ang_top = np.degrees(fa.principal_angles(fa_run.Z, np.broadcast_to(target.U[:, :r], (len(fa_run.seeds), n, r))))
+ang_top = np.degrees(
+    fa.principal_angles(fa_run.Z, np.broadcast_to(target.U[:, :r], (len(fa_run.seeds), n, r)))
+)
 Y_Bt = fa.theory.sketch(target, fa_run.B)  # from the factors, never forming Y
 ang_sketch = np.degrees(fa.principal_angles(fa_run.Z, Y_Bt))
 top = fa.theory.top_singular_subspace(target, r)  # U_r, or more columns if σ_r is tied
-ang_gd = np.degrees(fa.principal_angles(gd_run.Z, np.broadcast_to(top, (len(gd_run.seeds), *top.shape))))
+ang_gd = np.degrees(
+    fa.principal_angles(gd_run.Z, np.broadcast_to(top, (len(gd_run.seeds), *top.shape)))
+)
 
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 4.4))
-for j, (vals, lab, col) in enumerate([(ang_top, "FA vs top-r subspace U_r", fp.RULE_COLORS["fa"]),
-                                      (ang_sketch, "FA vs sketch col(Y Bᵀ)", "k"),
-                                      (ang_gd, "GD vs top-r subspace U_r", fp.RULE_COLORS["gd"])]):
+for j, (vals, lab, col) in enumerate(
+    [
+        (ang_top, "FA vs top-r subspace U_r", fp.RULE_COLORS["fa"]),
+        (ang_sketch, "FA vs sketch col(Y Bᵀ)", "k"),
+        (ang_gd, "GD vs top-r subspace U_r", fp.RULE_COLORS["gd"]),
+    ]
+):
     for i in range(r):
-        ax.scatter(i + (j - 1) * 0.22 + np.linspace(-0.05, 0.05, vals.shape[0]), vals[:, i], s=10, color=col,
-                   label=lab if i == 0 else None)
-ax.set(xticks=range(r), xticklabels=[f"θ_{i + 1}" for i in range(r)], ylabel="principal angle (degrees)",
-       title=f"Principal angles ({len(fa_run.seeds)} seeds)")
+        ax.scatter(
+            i + (j - 1) * 0.22 + np.linspace(-0.05, 0.05, vals.shape[0]),
+            vals[:, i],
+            s=10,
+            color=col,
+            label=lab if i == 0 else None,
+        )
+ax.set(
+    xticks=range(r),
+    xticklabels=[f"θ_{i + 1}" for i in range(r)],
+    ylabel="principal angle (degrees)",
+    title=f"Principal angles ({len(fa_run.seeds)} seeds)",
+)
 ax.legend(loc="upper left")
 idx = np.arange(1, target.k + 1)
-modes = {"gd": fa.theory.error_by_mode(target, gd_run.Z), "fa": fa.theory.error_by_mode(target, fa_run.Z)}
+modes = {
+    "gd": fa.theory.error_by_mode(target, gd_run.Z),
+    "fa": fa.theory.error_by_mode(target, fa_run.Z),
+}
 for j, rule in enumerate(("gd", "fa")):
     st = fp.rule_style(rule)
     lo, med, hi = np.quantile(np.maximum(modes[rule], 1e-12), [0.25, 0.5, 0.75], axis=0)
-    ax2.errorbar(idx + (j - 0.5) * 0.3, med, yerr=[med - lo, hi - med], fmt="o" if rule == "fa" else "s",
-                 ms=5, color=st["color"], label=f"{st['label']}: total {np.median(modes[rule].sum(1)) / opt:.1f} × OPT")
+    ax2.errorbar(
+        idx + (j - 0.5) * 0.3,
+        med,
+        yerr=[med - lo, hi - med],
+        fmt="o" if rule == "fa" else "s",
+        ms=5,
+        color=st["color"],
+        label=f"{st['label']}: total {np.median(modes[rule].sum(1)) / opt:.1f} × OPT",
+    )
 ax2.axvline(r + 0.5, color="0.5", ls=":", lw=0.8)
-ax2.set(yscale="log", xlabel="mode i of Y", ylabel="σ_i² (1 − captured fraction)", ylim=(1e-12 * 0.5, None),
-        title="Error by mode of Y (median and IQR over seeds)")
-fig.suptitle(f"Where the gap comes from: FA learns the sketch col(Y Bᵀ), not the top-{r} subspace, and leaks every head mode",
-             y=1.02)
+ax2.set(
+    yscale="log",
+    xlabel="mode i of Y",
+    ylabel="σ_i² (1 − captured fraction)",
+    ylim=(1e-12 * 0.5, None),
+    title="Error by mode of Y (median and IQR over seeds)",
+)
+fig.suptitle(
+    f"Where the gap comes from: FA learns the sketch col(Y Bᵀ), not the top-{r} subspace, and leaks every head mode",
+    y=1.02,
+)
 ax2.legend()
 nb.show(fig, "where_the_gap_comes_from")
-print(f"max angle FA vs sketch: {ang_sketch.max():.2e}°;  GD vs top-r: {ang_gd.max():.2e}°;  "
-      f"FA vs top-r, largest angle median: {np.median(ang_top[:, -1]):.1f}°")
+print(
+    f"max angle FA vs sketch: {ang_sketch.max():.2e}°;  GD vs top-r: {ang_gd.max():.2e}°;  "
+    f"FA vs top-r, largest angle median: {np.median(ang_top[:, -1]):.1f}°"
+)
 
 # %%
-claims.check("FA's subspace stays in col(Y Bᵀ) from zero init (max principal angle, degrees)", ang_sketch.max(), "<", 1e-6)
+claims.check(
+    "FA's subspace stays in col(Y Bᵀ) from zero init (max principal angle, degrees)",
+    ang_sketch.max(),
+    "<",
+    1e-6,
+)
 mode_sum_dev = float(np.max(np.abs(modes["fa"].sum(1) - fa_run.error[:, -1]) / fa_run.error[:, -1]))
-claims.check("FA's error equals its per-mode decomposition Σ σ_i²(1 − c_i) (max relative difference)", mode_sum_dev, "<", 1e-6)
-claims.check("GD's subspace lies in the top-r singular subspace, ties included (max principal angle, degrees)",
-             ang_gd.max(), "<", 1e-6)
+claims.check(
+    "FA's error equals its per-mode decomposition Σ σ_i²(1 − c_i) (max relative difference)",
+    mode_sum_dev,
+    "<",
+    1e-6,
+)
+claims.check(
+    "GD's subspace lies in the top-r singular subspace, ties included (max principal angle, degrees)",
+    ang_gd.max(),
+    "<",
+    1e-6,
+)
 claims.record(fa_top_r_largest_angle_median_deg=float(np.median(ang_top[:, -1])))
 
 # %% [markdown]
@@ -302,30 +466,63 @@ for p in oversample_p:
     rr = oversample_k + p
     os_ratio[p] = fa.theory.sketch_error(s_os, go.standard_normal((n_draws, rr, decay_k))) / opt_k
 t_os = fa.make_target(s_os, max(2 * decay_k, 40), max(2 * decay_k, 30), rng=go)
-os_iter = {p: fa.train(t_os, oversample_k + p, "fa", steps=iterated_steps, eta=eta, seeds=n_iterated,
-                       init_scale=0.0).error[:, -1] / fa.optimal_error(t_os, oversample_k) for p in oversample_p}
+os_iter = {
+    p: fa.train(
+        t_os,
+        oversample_k + p,
+        "fa",
+        steps=iterated_steps,
+        eta=eta,
+        seeds=n_iterated,
+        init_scale=0.0,
+    ).error[:, -1]
+    / fa.optimal_error(t_os, oversample_k)
+    for p in oversample_p
+}
 bound = {p: 1 + oversample_k / (p - 1) for p in oversample_p if p >= 2}
 
 fig, ax = plt.subplots(figsize=(8, 4.4))
 ps = np.array(oversample_p)
 means = np.array([os_ratio[p].mean() for p in oversample_p])
 q1, q3 = np.array([np.quantile(os_ratio[p], [0.25, 0.75]) for p in oversample_p]).T
-ax.fill_between(ps, q1, q3, color=fp.RULE_COLORS["fa"], alpha=0.2, label="FA, interquartile range (closed form)")
+ax.fill_between(
+    ps, q1, q3, color=fp.RULE_COLORS["fa"], alpha=0.2, label="FA, interquartile range (closed form)"
+)
 ax.plot(ps, means, "o-", color=fp.RULE_COLORS["fa"], label=f"FA, mean over {n_draws} draws")
 for p in oversample_p:
-    ax.scatter(np.full(n_iterated, p) + 0.15, os_iter[p], s=10, color="k", label="iterated FA runs" if p == 0 else None)
+    ax.scatter(
+        np.full(n_iterated, p) + 0.15,
+        os_iter[p],
+        s=10,
+        color="k",
+        label="iterated FA runs" if p == 0 else None,
+    )
 bp = np.array(sorted(bound))
 ax.plot(bp, [bound[p] for p in bp], "--", color="0.2", label="Halko et al. bound 1 + k'/(p − 1)")
 ax.axhline(1, color="k", lw=0.8, ls=":")
-ax.set(yscale="log", xlabel="oversampling p (units r = k' + p)", ylabel="FA error / best rank-k' error",
-       title=f"Oversampling rescues FA (k' = {oversample_k}, s_i = i^-{oversample_decay:g}, rank {decay_k})")
+ax.set(
+    yscale="log",
+    xlabel="oversampling p (units r = k' + p)",
+    ylabel="FA error / best rank-k' error",
+    title=f"Oversampling rescues FA (k' = {oversample_k}, s_i = i^-{oversample_decay:g}, rank {decay_k})",
+)
 ax.legend(fontsize=8)
 nb.show(fig, "oversampling")
-print({p: f"mean {os_ratio[p].mean():.3f}" + (f" ≤ bound {bound[p]:.3f}" if p in bound else "") for p in oversample_p})
+print(
+    {
+        p: f"mean {os_ratio[p].mean():.3f}" + (f" ≤ bound {bound[p]:.3f}" if p in bound else "")
+        for p in oversample_p
+    }
+)
 
 # %%
 for p in bound:
-    claims.check(f"oversampling p = {p}: mean FA/OPT_k' within the range-finder bound", os_ratio[p].mean(), "<=", bound[p])
+    claims.check(
+        f"oversampling p = {p}: mean FA/OPT_k' within the range-finder bound",
+        os_ratio[p].mean(),
+        "<=",
+        bound[p],
+    )
 claims.record(oversampling_mean_ratio={str(p): float(os_ratio[p].mean()) for p in oversample_p})
 
 # %% [markdown]

@@ -18,7 +18,9 @@ import pytest  # noqa: E402
 import fa_core as fa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPLORER = ROOT / "notebooks" / "explore.py"  # interactive; not a claim notebook (make does not run it)
+EXPLORER = (
+    ROOT / "notebooks" / "explore.py"
+)  # interactive; not a claim notebook (make does not run it)
 SOURCES = sorted(p for p in (ROOT / "notebooks").glob("*.py") if p != EXPLORER)
 
 
@@ -75,13 +77,23 @@ def once_per_run(tmp_path_factory, worker_id: str, name: str):
 
 def run_pipeline(*args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m companion.pipeline ARGS`` from the repository root, as make runs it; output captured."""
-    return subprocess.run([sys.executable, "-m", "companion.pipeline", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "companion.pipeline", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def build_files(build: Path) -> dict[str, bytes]:
     """Every file a build wrote, by its path relative to the build folder."""
-    return {p.relative_to(build).as_posix(): p.read_bytes() for p in sorted(build.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(build).as_posix(): p.read_bytes()
+        for p in sorted(build.rglob("*"))
+        if p.is_file()
+    }
 
 
 @contextmanager
@@ -96,10 +108,16 @@ def warm_server():
     from companion.warm import SOCKET_ENV
 
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    folder = Path(tempfile.mkdtemp(prefix="fa-warm-test-"))  # short: a socket path has at most 107 bytes
+    folder = Path(
+        tempfile.mkdtemp(prefix="fa-warm-test-")
+    )  # short: a socket path has at most 107 bytes
     path = folder / "socket"
-    server = subprocess.Popen([sys.executable, "-m", "companion.warm", "--socket", str(path)], cwd=ROOT, env=env,
-                              stdin=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "companion.warm", "--socket", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+    )
     try:
         while not path.exists() and server.poll() is None:
             time.sleep(0.01)
@@ -129,10 +147,22 @@ def quick_build(tmp_path_factory, worker_id, warm_env):
     with once_per_run(tmp_path_factory, worker_id, "quick_build") as (build, produce):
         failures_json = build / "failures.json"
         if produce:
+
             def execute(source):
                 out = build / "notebooks" / f"{source.stem}.ipynb"
-                proc = run_pipeline(source, "--quick", "--build-dir", build, "--output", out, env=warm_env, timeout=900)
-                return source.stem, (proc.stderr.strip() or proc.stdout.strip()) if proc.returncode else None
+                proc = run_pipeline(
+                    source,
+                    "--quick",
+                    "--build-dir",
+                    build,
+                    "--output",
+                    out,
+                    env=warm_env,
+                    timeout=900,
+                )
+                return source.stem, (
+                    proc.stderr.strip() or proc.stdout.strip()
+                ) if proc.returncode else None
 
             with ThreadPoolExecutor(2) as pool:
                 failures = {stem: err for stem, err in pool.map(execute, SOURCES) if err}
@@ -152,12 +182,18 @@ def pytest_collection_modifyitems(items):
     test runs, alone or under any schedule.
     """
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    heavy = [next((item for item in items if pred(item)), None) for pred in (
-        lambda item: item.nodeid.endswith("test_every_breakage_is_caught_by_every_relevant_claim"),
-        lambda item: "quick_build" in getattr(item, "fixturenames", ()))]
+    heavy = [
+        next((item for item in items if pred(item)), None)
+        for pred in (
+            lambda item: item.nodeid.endswith(
+                "test_every_breakage_is_caught_by_every_relevant_claim"
+            ),
+            lambda item: "quick_build" in getattr(item, "fixturenames", ()),
+        )
+    ]
     heavy = [item for item in heavy if item is not None]
     if workers < 2 or len(heavy) < 2:
         return
     rest = [item for item in items if item not in heavy]
     share = len(items) // workers
-    items[:] = [heavy[0], *rest[:share - 1], heavy[1], *rest[share - 1:]]
+    items[:] = [heavy[0], *rest[: share - 1], heavy[1], *rest[share - 1 :]]

@@ -1,4 +1,5 @@
 """The benchmark compares implementations of the same algorithm (timings are never asserted here)."""
+
 import time
 
 from conftest import ROOT, load_script
@@ -32,10 +33,18 @@ def test_per_step_subtracts_setup_and_grows_the_step_count():
 def test_the_notebook_profiler_reports_cells_and_fa_core_functions():
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "bench/profile_notebooks.py", "beyond_depth", "--quick", "--top", "30"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    out = subprocess.run(
+        [sys.executable, "bench/profile_notebooks.py", "beyond_depth", "--quick", "--top", "30"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
-    assert "== beyond_depth (quick):" in text and "import numpy as np" in text  # one line per cell, with its code
+    assert (
+        "== beyond_depth (quick):" in text and "import numpy as np" in text
+    )  # one line per cell, with its code
     assert "fa_core/deep.py" in text and "== totals (cells only)" in text
     assert "function calls" not in text.split("top 30 functions")[1]  # only table rows are listed

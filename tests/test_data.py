@@ -1,4 +1,5 @@
 """The shipped digits data: the file is the committed one, and its preparation is what the notebook says."""
+
 import numpy as np
 import pytest
 
@@ -21,7 +22,9 @@ def test_digits_inputs_are_centred_full_rank_and_scaled():
 
 
 def test_a_changed_file_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "digits.csv.gz").write_bytes((data.DATA / "digits.csv.gz").read_bytes()[:-1] + b"\xff")
+    (tmp_path / "digits.csv.gz").write_bytes(
+        (data.DATA / "digits.csv.gz").read_bytes()[:-1] + b"\xff"
+    )
     monkeypatch.setattr(data, "DATA", tmp_path)
     with pytest.raises(ValueError, match="is not the shipped file"):
         data.load_digits()

@@ -1,4 +1,5 @@
 """Deep linear factorizations: reductions to two layers, exact updates, pinned first layer."""
+
 import numpy as np
 import pytest
 from conftest import rel
@@ -24,7 +25,11 @@ def test_depth_two_is_the_two_layer_rule(target, deep_rule, rule):
 def test_depth_three_single_step_matches_hand_formulas(target):
     rng = np.random.default_rng(5)
     n, m, r = target.n, target.m, 3
-    Z1, Z2, Z3 = rng.standard_normal((n, r)), rng.standard_normal((r, r)), rng.standard_normal((r, m))
+    Z1, Z2, Z3 = (
+        rng.standard_normal((n, r)),
+        rng.standard_normal((r, r)),
+        rng.standard_normal((r, m)),
+    )
     B2, B3 = rng.standard_normal((r, r)), rng.standard_normal((r, m))
     D1, D2 = rng.standard_normal((r, m)), rng.standard_normal((r, m))
     Y, eta = target.Y, 0.01
@@ -44,18 +49,26 @@ def test_depth_three_single_step_matches_hand_formulas(target):
 @pytest.mark.parametrize("rule", ["fa", "dfa"])
 def test_first_layer_is_pinned_to_a_random_sketch(target, rule):
     run = fa.train_deep(target, 3, rule, depth=3, steps=2000, eta=0.1, seeds=3, init_scale=0.0)
-    test = run.feedback[0] @ run.feedback[1] if rule == "fa" else run.feedback[0]  # B₂B₃ or D₁, shape (S, r, m)
+    test = (
+        run.feedback[0] @ run.feedback[1] if rule == "fa" else run.feedback[0]
+    )  # B₂B₃ or D₁, shape (S, r, m)
     assert np.array_equal(run.B, test) and np.array_equal(run.start.B, test)
     assert fa.principal_angles(run.layers[0], target.Y @ test.mT).max() < 1e-9
-    assert fa.fa_limit_error(target, test).min() > fa.optimal_error(target, 3)  # that sketch is not the optimum
+    assert fa.fa_limit_error(target, test).min() > fa.optimal_error(
+        target, 3
+    )  # that sketch is not the optimum
 
 
 def test_deep_tol_stops_early_like_train():
-    exact = fa.make_target(fa.low_rank_spectrum(3), 18, 14, rng=2)  # rank 3 = r: the error can reach 0
+    exact = fa.make_target(
+        fa.low_rank_spectrum(3), 18, 14, rng=2
+    )  # rank 3 = r: the error can reach 0
     full = fa.train_deep(exact, 3, "gd", steps=3000, eta=0.1, seeds=2, init_scale=0.3)
     early = fa.train_deep(exact, 3, "gd", steps=3000, eta=0.1, seeds=2, init_scale=0.3, tol=1e-3)
     n = early.steps.size
-    assert n < full.steps.size and early.rel_error[:, -1].max() < 1e-3 <= early.rel_error[:, -2].max()
+    assert (
+        n < full.steps.size and early.rel_error[:, -1].max() < 1e-3 <= early.rel_error[:, -2].max()
+    )
     assert np.array_equal(early.error, full.error[:, :n])
 
 

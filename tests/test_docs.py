@@ -1,4 +1,5 @@
 """The README gallery shows figures made by the current code, from the one catalog of claims."""
+
 import json
 import re
 
@@ -11,12 +12,15 @@ from companion.catalog import SECTIONS
 def test_docs_come_from_the_current_code():
     recorded = (ROOT / "docs" / "SOURCE_DIGEST").read_text().strip()
     assert recorded == docs.source_digest(), (
-        "docs/ was made by different code: run a full `make`, then `make docs`, and commit docs/")
+        "docs/ was made by different code: run a full `make`, then `make docs`, and commit docs/"
+    )
 
 
 def test_readme_gallery_is_the_catalog():
     readme = (ROOT / "README.md").read_text()
-    assert docs.with_gallery(readme) == readme, "README's gallery differs from companion/catalog.py: run `make docs`"
+    assert docs.with_gallery(readme) == readme, (
+        "README's gallery differs from companion/catalog.py: run `make docs`"
+    )
 
 
 def test_readme_gallery_images_exist_and_results_hold():
@@ -27,7 +31,9 @@ def test_readme_gallery_images_exist_and_results_hold():
         assert (ROOT / img).is_file() and (ROOT / img).stat().st_size > 10000, img
     for path in (ROOT / "docs" / "results").glob("*.json"):
         doc = json.loads(path.read_text())
-        assert doc["all_hold"] and not doc["params"]["quick"], path.name  # full-size runs whose checks hold
+        assert doc["all_hold"] and not doc["params"]["quick"], (
+            path.name
+        )  # full-size runs whose checks hold
 
 
 def test_report_changes_are_not_producers():
@@ -54,4 +60,7 @@ def test_executed_notebooks_are_readable_without_running():
 def test_readme_links_both_versions_of_every_notebook():
     readme = (ROOT / "README.md").read_text()
     for source in SOURCES:
-        assert f"(notebooks/{source.name})" in readme and f"(docs/notebooks/{source.stem}.ipynb)" in readme, source.stem
+        assert (
+            f"(notebooks/{source.name})" in readme
+            and f"(docs/notebooks/{source.stem}.ipynb)" in readme
+        ), source.stem

@@ -1,4 +1,5 @@
 """Convergence, limits, batching, determinism and errors of fa_core.train."""
+
 import numpy as np
 import pytest
 from conftest import rel
@@ -81,7 +82,9 @@ def test_streams_are_independent_and_stable():
     s2 = fa.streams(4, names=("target", "init", "feedback", "extra"))
     for name in ("target", "init", "feedback"):
         assert np.array_equal(s[name].standard_normal(3), s2[name].standard_normal(3))
-    assert not np.array_equal(fa.streams(4)["init"].standard_normal(3), fa.streams(4)["feedback"].standard_normal(3))
+    assert not np.array_equal(
+        fa.streams(4)["init"].standard_normal(3), fa.streams(4)["feedback"].standard_normal(3)
+    )
 
 
 def test_tol_stops_early_and_says_where(rank4):
@@ -91,7 +94,9 @@ def test_tol_stops_early_and_says_where(rank4):
     assert stop < 5000 and early.rel_error[:, -1].max() < 1e-12
     assert early.rel_error[:, -2].max() >= 1e-12  # it did not stop late
     n = early.steps.size
-    assert np.array_equal(early.steps, full.steps[:n]) and np.array_equal(early.error, full.error[:, :n])
+    assert np.array_equal(early.steps, full.steps[:n]) and np.array_equal(
+        early.error, full.error[:, :n]
+    )
     with pytest.raises(ValueError, match="tol must be > 0"):
         fa.train(rank4, 4, "gd", steps=10, eta=0.1, tol=0.0)
 
@@ -104,8 +109,16 @@ def test_recorded_steps_default_to_log_spacing():
 
 def test_metrics_identities_from_zero_init(rank4):
     """λ_min(sym W Bᵀ) = ½ λ_min(ZᵀZ) from zero init when FA* conserves C = 0 (derivations R3)."""
-    run = fa.train(rank4, 5, "fa_star", steps=2000, eta=0.1, seeds=4, init_scale=0.0,
-                   record=["lam_min_WBt", "lam_min_ZtZ", "cos_WB"])
+    run = fa.train(
+        rank4,
+        5,
+        "fa_star",
+        steps=2000,
+        eta=0.1,
+        seeds=4,
+        init_scale=0.0,
+        record=["lam_min_WBt", "lam_min_ZtZ", "cos_WB"],
+    )
     np.testing.assert_allclose(run["lam_min_WBt"], 0.5 * run["lam_min_ZtZ"], atol=1e-12)
     z_sq = np.sum(run.Z**2, axis=1)  # ‖z_i‖², per unit
     wb = np.sum(run.W * run.B, axis=2)  # ⟨w_i, b_i⟩
@@ -115,7 +128,9 @@ def test_metrics_identities_from_zero_init(rank4):
 
 def test_gd_update_angle_is_zero_and_fa_is_a_descent_direction(rank4):
     g = fa.train(rank4, 4, "gd", steps=50, eta=0.1, seeds=2, record=["grad_angle"])
-    f = fa.train(rank4, 4, "fa", steps=3000, eta=0.1, seeds=4, init_scale=0.0, record=["grad_angle"])
+    f = fa.train(
+        rank4, 4, "fa", steps=3000, eta=0.1, seeds=4, init_scale=0.0, record=["grad_angle"]
+    )
     assert np.abs(g["grad_angle"]).max() < 1e-5
     # From zero init W is still 0 after step 1, so E Wᵀ = 0 there; below a
     # relative error of ~1e-20, E is rounding noise and has no direction.
@@ -125,6 +140,7 @@ def test_gd_update_angle_is_zero_and_fa_is_a_descent_direction(rank4):
 
 
 # -- errors -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "kwargs, match",

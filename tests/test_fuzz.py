@@ -1,5 +1,6 @@
 """Every public entry point under malformed input: a clear ValueError/TypeError naming the
 parameter, or finite results. Never another exception, a NaN or inf, or a warning."""
+
 import warnings
 
 import numpy as np
@@ -18,18 +19,55 @@ VALID = {
     "Target": (fa.Target, dict(U=T.U, s=T.s, V=T.V)),
     "make_target": (fa.make_target, dict(svals=[1.0, 0.5], n=4, m=3, rng=0)),
     "low_rank_spectrum": (fa.low_rank_spectrum, dict(k=3, kappa=2.0)),
-    "head_tail_spectrum": (fa.head_tail_spectrum, dict(head=2, tail=3, tail_level=0.1, head_level=1.0)),
+    "head_tail_spectrum": (
+        fa.head_tail_spectrum,
+        dict(head=2, tail=3, tail_level=0.1, head_level=1.0),
+    ),
     "bump_spectrum": (fa.bump_spectrum, dict(k=4, r=2, delta=0.1)),
     "power_spectrum": (fa.power_spectrum, dict(k=4, p=1.0)),
     "streams": (fa.streams, dict(seed=3, names=("a", "b"))),
-    "starting_point": (fa.starting_point, dict(n=6, m=5, r=2, seeds=2, init_scale=0.1, feedback_scale=1.0)),
+    "starting_point": (
+        fa.starting_point,
+        dict(n=6, m=5, r=2, seeds=2, init_scale=0.1, feedback_scale=1.0),
+    ),
     "with_weight_decay": (fa.with_weight_decay, dict(rule="fa", lam=0.1)),
     "kolen_pollack": (fa.kolen_pollack, dict(lam=0.1)),
-    "train": (fa.train, dict(target_or_Y=T, r=2, rule="fa", steps=5, eta=0.1, seeds=2, init_scale=0.01,
-                             feedback_scale=1.0, record=("cos_WB",), record_at=[0, 2], tol=1e-3, engine="auto")),
-    "train_network": (fa.train_network, dict(X=X, T=X @ T.Y, r=2, rule="gd", steps=5, eta=0.1, seeds=1,
-                                             batch_size=4, eta_decay=10.0, activation="tanh")),
-    "train_deep": (fa.train_deep, dict(target_or_Y=T, r=2, rule="fa", depth=3, steps=5, eta=0.1, seeds=1)),
+    "train": (
+        fa.train,
+        dict(
+            target_or_Y=T,
+            r=2,
+            rule="fa",
+            steps=5,
+            eta=0.1,
+            seeds=2,
+            init_scale=0.01,
+            feedback_scale=1.0,
+            record=("cos_WB",),
+            record_at=[0, 2],
+            tol=1e-3,
+            engine="auto",
+        ),
+    ),
+    "train_network": (
+        fa.train_network,
+        dict(
+            X=X,
+            T=X @ T.Y,
+            r=2,
+            rule="gd",
+            steps=5,
+            eta=0.1,
+            seeds=1,
+            batch_size=4,
+            eta_decay=10.0,
+            activation="tanh",
+        ),
+    ),
+    "train_deep": (
+        fa.train_deep,
+        dict(target_or_Y=T, r=2, rule="fa", depth=3, steps=5, eta=0.1, seeds=1),
+    ),
     "gaussian_inputs": (fa.gaussian_inputs, dict(N=5, n=3, rng=0, Sigma=np.diag([1.0, 2.0, 3.0]))),
     "whitened_inputs": (fa.whitened_inputs, dict(N=5, n=3, rng=0)),
     "optimal_error": (fa.optimal_error, dict(target_or_Y=T, r=1, Sigma=np.eye(6))),
@@ -42,13 +80,45 @@ VALID = {
 # Their results are the caller's own values (grid points, fn's results), passed through untouched.
 PASSTHROUGH = {"grid", "sweep"}
 # A parameter may be reported under the name of what it is made into.
-ALIASES = {"target_or_Y": ("Y", "target", "r must be in"), "svals": ("svals", "len(svals)"), "T": ("T",), "seeds": ("seed",),
-           "record": ("record", "metric"), "Sigma": ("Sigma",), "fn": ("sweep point",), "points": ("sweep point",)}
+ALIASES = {
+    "target_or_Y": ("Y", "target", "r must be in"),
+    "svals": ("svals", "len(svals)"),
+    "T": ("T",),
+    "seeds": ("seed",),
+    "record": ("record", "metric"),
+    "Sigma": ("Sigma",),
+    "fn": ("sweep point",),
+    "points": ("sweep point",),
+}
 
 BAD = st.one_of(
-    st.sampled_from([None, "x", "", True, -1, 0, -0.5, 1.5, float("nan"), float("inf"), 1j, [], [[]], {}, ("a",),
-                     -10**6, 2.5e-300, object()]),
-    st.builds(np.full, st.tuples(st.integers(0, 4), st.integers(0, 4)), st.sampled_from([np.nan, np.inf, 0.0, 1.0])),
+    st.sampled_from(
+        [
+            None,
+            "x",
+            "",
+            True,
+            -1,
+            0,
+            -0.5,
+            1.5,
+            float("nan"),
+            float("inf"),
+            1j,
+            [],
+            [[]],
+            {},
+            ("a",),
+            -(10**6),
+            2.5e-300,
+            object(),
+        ]
+    ),
+    st.builds(
+        np.full,
+        st.tuples(st.integers(0, 4), st.integers(0, 4)),
+        st.sampled_from([np.nan, np.inf, 0.0, 1.0]),
+    ),
     st.builds(lambda n: np.ones(n) * 1j, st.integers(1, 3)),
     st.builds(lambda n: np.arange(n, dtype=float) - 1, st.integers(1, 5)),
 )
@@ -56,7 +126,9 @@ BAD = st.one_of(
 
 def finite(x) -> bool:
     if isinstance(x, fa.Run):
-        return all(np.all(np.isfinite(v)) for v in x.metrics.values()) and finite(x.Z) and finite(x.W)
+        return (
+            all(np.all(np.isfinite(v)) for v in x.metrics.values()) and finite(x.Z) and finite(x.W)
+        )
     if isinstance(x, fa.Target):
         return finite(x.U) and finite(x.s)
     if isinstance(x, fa.Start):
@@ -71,7 +143,14 @@ def finite(x) -> bool:
 
 
 def test_every_public_callable_is_covered():
-    skipped = {"Start", "Rule", "RULES", "Run", "DivergenceError", "SweepError"}  # values and types, not entry points
+    skipped = {
+        "Start",
+        "Rule",
+        "RULES",
+        "Run",
+        "DivergenceError",
+        "SweepError",
+    }  # values and types, not entry points
     assert set(fa.__all__) - skipped == set(VALID)
 
 
@@ -97,9 +176,13 @@ def test_malformed_arguments_are_refused_by_name(name, data):
             out = f(**kw)
         except (ValueError, TypeError) as exc:
             names = (param, *ALIASES.get(param, ()))
-            if "shape" in str(exc):  # a shape that no longer agrees with another parameter: either may be named
+            if "shape" in str(
+                exc
+            ):  # a shape that no longer agrees with another parameter: either may be named
                 names += tuple(valid)
-            assert any(n in str(exc) for n in names), f"{name}({param}={bad!r}): {type(exc).__name__}: {exc}"
+            assert any(n in str(exc) for n in names), (
+                f"{name}({param}={bad!r}): {type(exc).__name__}: {exc}"
+            )
             return
         except fa.loop.ScaleWarning as w:  # the one deliberate warning: it names what to change
             assert param in str(w)

@@ -1,18 +1,18 @@
 """Regression tests for bad input and broken builds: each reproduces the real path of a defect."""
-import json
+
 import os
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, SOURCES
+from conftest import ROOT
 
 import fa_core as fa
 from companion import pipeline, report
 
-
 # -- the build never shows a false ✓ -----------------------------------------------------
+
 
 @pytest.fixture
 def repo_copy(tmp_path, quick_build):
@@ -26,7 +26,9 @@ def repo_copy(tmp_path, quick_build):
         shutil.copy2(ROOT / item, dst / item)
     (dst / ".venv").symlink_to(ROOT / ".venv")
     for spec in (dst / "pyproject.toml", *(dst / "requirements").glob("*")):
-        os.utime(spec, (0, 0))  # older than the shared venv's stamp: no make level reinstalls into it
+        os.utime(
+            spec, (0, 0)
+        )  # older than the shared venv's stamp: no make level reinstalls into it
     build, failures = quick_build
     assert not failures
     shutil.copytree(build, dst / "build" / "quick")  # copied last: newer than every source
@@ -35,8 +37,14 @@ def repo_copy(tmp_path, quick_build):
 
 def make(repo, *targets):
     env = {**os.environ, "MAKEFLAGS": ""}
-    return subprocess.run(["make", "--no-print-directory", "QUICK=1", *targets], cwd=repo,
-                          capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        ["make", "--no-print-directory", "QUICK=1", *targets],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 def test_a_notebook_whose_rebuild_fails_is_a_failure_in_the_report(repo_copy):
@@ -44,15 +52,28 @@ def test_a_notebook_whose_rebuild_fails_is_a_failure_in_the_report(repo_copy):
     assert ok.returncode == 0 and "✓ all checks hold" in ok.stdout, ok.stdout + ok.stderr
     source = repo_copy / "notebooks" / "orthogonal.py"
     text = source.read_text()  # broken in its first section, before any figure or results JSON
-    source.write_text(text.replace("# %% [markdown]\n# ## 1.", '# %%\nraise RuntimeError("broken on purpose")\n\n# %% [markdown]\n# ## 1.', 1))
-    broken = make(repo_copy)  # the real `make QUICK=1`: figures (one rebuild, which fails), then the report
+    source.write_text(
+        text.replace(
+            "# %% [markdown]\n# ## 1.",
+            '# %%\nraise RuntimeError("broken on purpose")\n\n# %% [markdown]\n# ## 1.',
+            1,
+        )
+    )
+    broken = make(
+        repo_copy
+    )  # the real `make QUICK=1`: figures (one rebuild, which fails), then the report
     assert broken.returncode != 0
-    assert "FAILED orthogonal" in broken.stderr and "✓ all checks hold" not in broken.stdout, broken.stdout
+    assert "FAILED orthogonal" in broken.stderr and "✓ all checks hold" not in broken.stdout, (
+        broken.stdout
+    )
     page = (repo_copy / "build" / "quick" / "report" / "index.html").read_text()
     assert "✗" in page and "Every check holds" not in page and "did not finish" in page
     quick = repo_copy / "build" / "quick"
-    stale = [quick / "notebooks" / "orthogonal.ipynb", quick / "results" / "orthogonal.json",
-             *(quick / "figures" / "orthogonal").glob("*")]
+    stale = [
+        quick / "notebooks" / "orthogonal.ipynb",
+        quick / "results" / "orthogonal.json",
+        *(quick / "figures" / "orthogonal").glob("*"),
+    ]
     assert not [p for p in stale if p.exists()]  # the previous run's outputs are gone
 
 
@@ -82,10 +103,13 @@ def test_parameter_errors_leave_no_temporary_files(tmp_path):
     with pytest.raises(pipeline.ParameterError):
         pipeline.execute(ROOT / "notebooks" / "separation.py", out, {"etta": 1}, tmp_path)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert str(os.getpid()) in pipeline.temporary_path(out).name  # unique per process: concurrent builds never collide
+    assert (
+        str(os.getpid()) in pipeline.temporary_path(out).name
+    )  # unique per process: concurrent builds never collide
 
 
 # -- record_at never shortens training or hides divergence ------------------------------
+
 
 @pytest.fixture(scope="module")
 def target():
@@ -95,9 +119,11 @@ def target():
 @pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
 def test_record_at_never_shortens_training(target, which):
     X = fa.whitened_inputs(40, 12, 2)
-    fit = {"train": lambda **kw: fa.train(target, 3, **kw),
-           "train_network": lambda **kw: fa.train_network(X, X @ target.Y, 3, **kw),
-           "train_deep": lambda **kw: fa.train_deep(target, 3, **kw)}[which]
+    fit = {
+        "train": lambda **kw: fa.train(target, 3, **kw),
+        "train_network": lambda **kw: fa.train_network(X, X @ target.Y, 3, **kw),
+        "train_deep": lambda **kw: fa.train_deep(target, 3, **kw),
+    }[which]
     short = fit(steps=500, eta=0.1, record_at=[0, 5])
     full = fit(steps=500, eta=0.1, record_at=[0, 500])
     assert short.steps.tolist() == [0, 5, 500]
@@ -115,6 +141,7 @@ def test_record_at_must_be_integer_steps(target):
 
 # -- FA's limit at the actual rank of the sketch ----------------------------------------
 
+
 def test_fa_limit_error_for_rank_deficient_feedback():
     t = fa.make_target([1.0, 1.0, 1.0], 8, 6, rng=0, normalize=False)  # rank 3, ‖Y‖²_F = 3
     for B, limit in ((np.zeros((2, 6)), 3.0), (np.ones((2, 6)), 2.0)):
@@ -123,7 +150,9 @@ def test_fa_limit_error_for_rank_deficient_feedback():
         assert abs(fa.fa_limit_error(t, B) - limit) < 1e-12
         assert abs(fa.fa_limit_error(t, B, Sigma=np.eye(8)) - limit) < 1e-12
         assert np.allclose(fa.theory.fa_limit(t, B), run.Z[0] @ run.W[0], atol=1e-12)
-    batch = np.stack([np.zeros((2, 6)), np.ones((2, 6)), np.random.default_rng(0).standard_normal((2, 6))])
+    batch = np.stack(
+        [np.zeros((2, 6)), np.ones((2, 6)), np.random.default_rng(0).standard_normal((2, 6))]
+    )
     assert np.allclose(fa.fa_limit_error(t, batch)[:2], [3.0, 2.0])
 
 
@@ -138,6 +167,7 @@ def test_range_basis_is_qr_bit_for_bit_at_full_rank():
 
 # -- never inf or NaN ------------------------------------------------------------------------
 
+
 def test_no_inf_or_nan_comes_back():
     X = fa.whitened_inputs(20, 4, 0)
     with pytest.raises(ValueError, match="T must not be all zero"):
@@ -151,21 +181,34 @@ def test_no_inf_or_nan_comes_back():
 def test_a_target_built_by_hand_is_validated():
     U, V = np.linalg.qr(np.ones((5, 2)) + np.eye(5, 2))[0], np.eye(4, 2)
     fa.Target(U, np.array([2.0, 1.0]), V)  # valid
-    for args, match in (((U, [1.0, 2.0], V), "descending"), ((U, [1.0, -1.0], V), "positive"),
-                        ((2 * U, [2.0, 1.0], V), "U must have orthonormal"), ((U, [2.0, 1.0, 0.5], V), "must agree"),
-                        ((U, [np.nan, 1.0], V), "s must be finite")):
+    for args, match in (
+        ((U, [1.0, 2.0], V), "descending"),
+        ((U, [1.0, -1.0], V), "positive"),
+        ((2 * U, [2.0, 1.0], V), "U must have orthonormal"),
+        ((U, [2.0, 1.0, 0.5], V), "must agree"),
+        ((U, [np.nan, 1.0], V), "s must be finite"),
+    ):
         with pytest.raises(ValueError, match=match):
             fa.Target(*args)
 
 
 # -- rng follows numpy's default_rng convention ----------------------------------------------
 
-@pytest.mark.parametrize("draw", [
-    lambda rng: fa.gaussian_inputs(5, 3, rng), lambda rng: fa.whitened_inputs(5, 3, rng),
-    lambda rng: fa.make_target([1.0, 0.5], 4, 3, rng).U, lambda rng: fa.linalg.haar_orthonormal(rng, 4, 2)])
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng: fa.gaussian_inputs(5, 3, rng),
+        lambda rng: fa.whitened_inputs(5, 3, rng),
+        lambda rng: fa.make_target([1.0, 0.5], 4, 3, rng).U,
+        lambda rng: fa.linalg.haar_orthonormal(rng, 4, 2),
+    ],
+)
 def test_rng_is_an_int_a_seedsequence_or_a_generator(draw):
     a = draw(7)
-    assert np.array_equal(a, draw(np.random.SeedSequence(7))) and np.array_equal(a, draw(np.random.default_rng(7)))
+    assert np.array_equal(a, draw(np.random.SeedSequence(7))) and np.array_equal(
+        a, draw(np.random.default_rng(7))
+    )
     for bad in (-1, 1.5, "abc", None, True):
         with pytest.raises(TypeError, match="rng must be"):
             draw(bad)
@@ -173,9 +216,12 @@ def test_rng_is_an_int_a_seedsequence_or_a_generator(draw):
 
 # -- a start larger than the target says so ------------------------------------------------------
 
+
 def test_a_start_larger_than_the_target_warns():
     tiny = fa.make_target([1e-6, 5e-7], 20, 15, rng=0, normalize=False)
-    with pytest.warns(fa.loop.ScaleWarning, match=r"init_scale=0.01 is large .* Use init_scale <= 0.0001"):
+    with pytest.warns(
+        fa.loop.ScaleWarning, match=r"init_scale=0.01 is large .* Use init_scale <= 0.0001"
+    ):
         fa.train(tiny, 2, "fa", steps=10, eta=0.1)
     with pytest.warns(fa.loop.ScaleWarning):
         fa.train_deep(tiny, 2, "fa", steps=10, eta=0.1)

@@ -1,4 +1,5 @@
 """The two-layer linear network trained on samples, against the factorization."""
+
 import numpy as np
 import pytest
 from conftest import rel
@@ -21,7 +22,13 @@ def test_whitened_inputs_are_exactly_white():
 @pytest.mark.parametrize("rule", ["gd", "fa", "fa_star"])
 def test_whitened_full_batch_training_is_the_factorization(teacher, rule):
     t, X, T = teacher
-    kw = dict(steps=400, eta=0.1, seeds=3, init_scale=0.1, record=["cos_WB", "grad_angle", "EBt_sq", "invariant_drift"])
+    kw = dict(
+        steps=400,
+        eta=0.1,
+        seeds=3,
+        init_scale=0.1,
+        record=["cos_WB", "grad_angle", "EBt_sq", "invariant_drift"],
+    )
     net = fa.train_network(X, T, 3, rule, **kw)
     fac = fa.train(t, 3, rule, engine="dense", **kw)
     assert net.engine == "data"
@@ -47,7 +54,11 @@ def test_one_network_step_is_the_backprop_formula(teacher):
 def test_moment_gradients_equal_sample_gradients(teacher):
     t, X, T = teacher
     rng = np.random.default_rng(2)
-    Z, W, F = rng.standard_normal((2, 12, 3)), rng.standard_normal((2, 3, 9)), rng.standard_normal((2, 3, 9))
+    Z, W, F = (
+        rng.standard_normal((2, 12, 3)),
+        rng.standard_normal((2, 3, 9)),
+        rng.standard_normal((2, 3, 9)),
+    )
     a, b = fa.network.DataY(X, T), fa.network.DataY(X, T, moments=True)
     assert rel(a.E_Ft(Z, W, F), b.E_Ft(Z, W, F)) < 1e-13
     assert rel(a.Gt_E(Z, Z, W), b.Gt_E(Z, Z, W)) < 1e-13
@@ -61,10 +72,16 @@ def test_moment_gradients_equal_sample_gradients_in_either_form(teacher, monkeyp
     rng = np.random.default_rng(4)
     Z, W = rng.standard_normal((2, 12, 3)), rng.standard_normal((2, 3, 9))
     a, b = fa.network.DataY(X, T), fa.network.DataY(X, T, moments=True)
-    assert rel(a.E_Ft(Z, W, W), b.E_Ft(Z, W, W)) < 1e-13 and rel(a.Gt_E(Z, Z, W), b.Gt_E(Z, Z, W)) < 1e-13
+    assert (
+        rel(a.E_Ft(Z, W, W), b.E_Ft(Z, W, W)) < 1e-13
+        and rel(a.Gt_E(Z, Z, W), b.Gt_E(Z, Z, W)) < 1e-13
+    )
     assert (b._last_M is not None) == (limit > 0)
     Z1 = Z + 0.1  # a new state: neither form may reuse the last one's products
-    assert rel(a.Gt_E(Z1, Z1, W), b.Gt_E(Z1, Z1, W)) < 1e-13 and rel(a.E_Ft(Z1, W, W), b.E_Ft(Z1, W, W)) < 1e-13
+    assert (
+        rel(a.Gt_E(Z1, Z1, W), b.Gt_E(Z1, Z1, W)) < 1e-13
+        and rel(a.E_Ft(Z1, W, W), b.E_Ft(Z1, W, W)) < 1e-13
+    )
 
 
 def test_minibatches_are_deterministic_per_seed_and_reach_the_limit(teacher):
@@ -126,7 +143,9 @@ def test_nonlinear_step_is_backprop_and_fa_formula(activation):
     H = sigma(U)
     e = T - H @ W
     for rule, F in (("gd", W), ("fa", B)):
-        run = fa.train_network(X, T, r, rule, steps=1, eta=0.05, Z0=Z, W0=W, B=B, activation=activation)
+        run = fa.train_network(
+            X, T, r, rule, steps=1, eta=0.05, Z0=Z, W0=W, B=B, activation=activation
+        )
         assert rel(run.Z[0], Z + 0.05 * X.T @ ((e @ F.T) * dsigma(U)) / N) < 1e-13
         assert rel(run.W[0], W + 0.05 * H.T @ e / N) < 1e-13
         assert np.isclose(run.error[0, 0], np.sum(e**2) / N)
@@ -136,14 +155,29 @@ def test_nonlinear_gd_decreases_the_loss():
     rng = np.random.default_rng(8)
     X = rng.standard_normal((200, 8))
     T = np.tanh(X @ rng.standard_normal((8, 5))) @ rng.standard_normal((5, 3)) / 3
-    run = fa.train_network(X, T, 3, "gd", steps=2000, eta=0.05, seeds=3, init_scale=0.5, activation="tanh",
-                           record_at=np.arange(0, 2001, 10))
-    assert np.all(np.diff(run.error, axis=1) <= 1e-15) and run.error[:, -1].max() < 0.5 * run.error[:, 0].min()
+    run = fa.train_network(
+        X,
+        T,
+        3,
+        "gd",
+        steps=2000,
+        eta=0.05,
+        seeds=3,
+        init_scale=0.5,
+        activation="tanh",
+        record_at=np.arange(0, 2001, 10),
+    )
+    assert (
+        np.all(np.diff(run.error, axis=1) <= 1e-15)
+        and run.error[:, -1].max() < 0.5 * run.error[:, 0].min()
+    )
 
 
 def test_activation_is_validated():
     with pytest.raises(ValueError, match="activation must be one of"):
-        fa.train_network(np.ones((5, 3)), np.ones((5, 2)), 1, steps=1, eta=0.1, activation="sigmoid")
+        fa.train_network(
+            np.ones((5, 3)), np.ones((5, 2)), 1, steps=1, eta=0.1, activation="sigmoid"
+        )
 
 
 @pytest.mark.parametrize("activation", ["linear", "tanh", "relu"])
@@ -159,9 +193,19 @@ def test_forward_pass_reuse_never_returns_stale_results(activation):
     def fresh(method, *args):  # a new operator has nothing to reuse
         return getattr(fa.network.DataY(X, T, activation=activation), method)(*args)
 
-    for method, args in [("E_Ft", (Z1, W1, F)), ("Gt_E", (Z1, Z1, W1)), ("Gt_E", (G, Z1, W1)), ("E_Ft", (Z2, W1, F)),
-                         ("Gt_E", (Z1, Z2, W2)), ("E_Ft", (Z1, W2, F)), ("Gt_E", (Z2, Z1, W2))]:
-        assert np.array_equal(getattr(op, method)(*args), fresh(method, *args)), (method, activation)
+    for method, args in [
+        ("E_Ft", (Z1, W1, F)),
+        ("Gt_E", (Z1, Z1, W1)),
+        ("Gt_E", (G, Z1, W1)),
+        ("E_Ft", (Z2, W1, F)),
+        ("Gt_E", (Z1, Z2, W2)),
+        ("E_Ft", (Z1, W2, F)),
+        ("Gt_E", (Z2, Z1, W2)),
+    ]:
+        assert np.array_equal(getattr(op, method)(*args), fresh(method, *args)), (
+            method,
+            activation,
+        )
     assert np.array_equal(op.sq_error(Z1, W1), fresh("sq_error", Z1, W1))
 
 
@@ -170,7 +214,9 @@ def test_whiten_makes_the_second_moment_the_identity():
     X = rng.standard_normal((50, 6)) @ rng.standard_normal((6, 6))
     Xw = fa.inputs.whiten(X)
     np.testing.assert_allclose(Xw.T @ Xw / 50, np.eye(6), atol=1e-12)
-    np.testing.assert_allclose(Xw @ np.linalg.lstsq(Xw, X, rcond=None)[0], X, atol=1e-10)  # same column space
+    np.testing.assert_allclose(
+        Xw @ np.linalg.lstsq(Xw, X, rcond=None)[0], X, atol=1e-10
+    )  # same column space
     with pytest.raises(ValueError, match="XᵀX/N must be positive definite"):
         fa.inputs.whiten(np.c_[X, np.zeros(50)])
 
@@ -203,18 +249,29 @@ def test_whitening_leaves_both_limits_of_a_regression_unchanged():
     limits = []
     for Xi in (X, fa.inputs.whiten(X)):
         Y, Sigma, floor = fa.inputs.linear_teacher(Xi, T)
-        limits.append((floor + fa.optimal_error(Y, 2, Sigma=Sigma), floor + fa.fa_limit_error(Y, B, Sigma=Sigma)))
+        limits.append(
+            (
+                floor + fa.optimal_error(Y, 2, Sigma=Sigma),
+                floor + fa.fa_limit_error(Y, B, Sigma=Sigma),
+            )
+        )
     assert abs(limits[0][0] - limits[1][0]) < 1e-12 * limits[0][0]
     assert rel(limits[0][1], limits[1][1]) < 1e-12
-    assert np.all(limits[0][1] > limits[0][0] * (1 + 1e-6))  # and FA's limit is genuinely above the optimum
+    assert np.all(
+        limits[0][1] > limits[0][0] * (1 + 1e-6)
+    )  # and FA's limit is genuinely above the optimum
 
 
 def test_minibatches_go_through_every_sample_once_per_epoch():
     from fa_core.network import _minibatches
+
     N, b = 20, 6
     X = np.c_[np.arange(N.__float__()), np.ones(N)]  # column 0 names the sample
     batch = _minibatches(X, X, seeds=[0, 1], b=b, activation="linear")
-    epochs = [np.concatenate([batch(step).X[:, :, 0] for step in range(e * 3, e * 3 + 3)], axis=1) for e in range(2)]
+    epochs = [
+        np.concatenate([batch(step).X[:, :, 0] for step in range(e * 3, e * 3 + 3)], axis=1)
+        for e in range(2)
+    ]
     for seen in epochs:  # ⌊20/6⌋ = 3 batches an epoch: 18 distinct samples per seed
         assert seen.shape == (2, 18) and all(np.unique(row).size == 18 for row in seen)
     assert not np.array_equal(epochs[0], epochs[1])  # a fresh order each epoch
@@ -229,8 +286,12 @@ def test_one_data_set_per_seed_equals_one_run_per_seed(batch_size):
     batched = fa.train_network(Xs, Xs @ t.Y, 2, "fa", seeds=[4, 5, 6], **kw)
     for i, X in enumerate(Xs):
         alone = fa.train_network(X, X @ t.Y, 2, "fa", seeds=[4 + i], **kw)
-        assert rel(batched.error[i], alone.error[0]) < 1e-12 and rel(batched.Z[i], alone.Z[0]) < 1e-12
-        assert rel(batched.rel_error[i], alone.rel_error[0]) < 1e-12  # each seed relative to its own ‖T‖²/N
+        assert (
+            rel(batched.error[i], alone.error[0]) < 1e-12 and rel(batched.Z[i], alone.Z[0]) < 1e-12
+        )
+        assert (
+            rel(batched.rel_error[i], alone.rel_error[0]) < 1e-12
+        )  # each seed relative to its own ‖T‖²/N
     assert batched.sq_norm_Y.shape == (3,)
     with pytest.raises(ValueError, match="one data set per seed need 2 of them"):
         fa.train_network(Xs, Xs @ t.Y, 2, "fa", seeds=2, steps=5, eta=0.1)

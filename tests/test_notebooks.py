@@ -1,4 +1,5 @@
 """Every notebook, executed through the real pipeline with quick=True."""
+
 import base64
 import json
 import re
@@ -11,6 +12,7 @@ from companion import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 from conftest import EXPLORER, SOURCES, build_files, run_pipeline  # noqa: E402
+
 IDS = [p.stem for p in SOURCES]
 
 
@@ -44,13 +46,30 @@ def test_notebook_runs_quick_and_its_claims_hold(source, quick_build):
     assert figures and all(f.suffix == ".png" for f in figures)  # a quick build writes no PDF
     assert all(f.stat().st_size > 5000 for f in figures)
     text = out.read_text()
-    assert '"start_time"' not in text and '"duration"' not in text  # stripped for byte-identical rebuilds
+    assert (
+        '"start_time"' not in text and '"duration"' not in text
+    )  # stripped for byte-identical rebuilds
     nb = json.loads(text)
-    shown = [base64.b64decode(o["data"]["image/png"]) for c in nb["cells"] if c["cell_type"] == "code"
-             for o in c["outputs"] if "image/png" in o.get("data", {})]
-    assert sorted(shown) == sorted(f.read_bytes() for f in figures)  # the notebook shows each saved figure, once
-    stderr = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o.get("name") == "stderr"]
-    assert not stderr, f"warnings break byte-identical rebuilds (they name the kernel's PID): {stderr[:1]}"
+    shown = [
+        base64.b64decode(o["data"]["image/png"])
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for o in c["outputs"]
+        if "image/png" in o.get("data", {})
+    ]
+    assert sorted(shown) == sorted(
+        f.read_bytes() for f in figures
+    )  # the notebook shows each saved figure, once
+    stderr = [
+        o
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for o in c["outputs"]
+        if o.get("name") == "stderr"
+    ]
+    assert not stderr, (
+        f"warnings break byte-identical rebuilds (they name the kernel's PID): {stderr[:1]}"
+    )
 
 
 def test_unknown_and_mistyped_parameters_are_rejected(tmp_path):
@@ -64,23 +83,49 @@ def test_unknown_and_mistyped_parameters_are_rejected(tmp_path):
 
 
 def test_cli_values_are_typed_like_python_literals():
-    declared = {"eta": {"inferred_type_name": "float", "default": "0.1"},
-                "steps": {"inferred_type_name": "int", "default": "1000"},
-                "r_list": {"inferred_type_name": "None", "default": "[1, 2]"},
-                "quick": {"inferred_type_name": "bool", "default": "False"},
-                "name": {"inferred_type_name": "str", "default": "'x'"}}
-    raw = pipeline.parse_assignments(pipeline.split_assignments("eta=1e-3 steps=2e4 r_list=[1, 2, 4] quick=false name=abc"))
-    assert raw == {"eta": "1e-3", "steps": "2e4", "r_list": "[1, 2, 4]", "quick": "false", "name": "abc"}
+    declared = {
+        "eta": {"inferred_type_name": "float", "default": "0.1"},
+        "steps": {"inferred_type_name": "int", "default": "1000"},
+        "r_list": {"inferred_type_name": "None", "default": "[1, 2]"},
+        "quick": {"inferred_type_name": "bool", "default": "False"},
+        "name": {"inferred_type_name": "str", "default": "'x'"},
+    }
+    raw = pipeline.parse_assignments(
+        pipeline.split_assignments("eta=1e-3 steps=2e4 r_list=[1, 2, 4] quick=false name=abc")
+    )
+    assert raw == {
+        "eta": "1e-3",
+        "steps": "2e4",
+        "r_list": "[1, 2, 4]",
+        "quick": "false",
+        "name": "abc",
+    }
     typed = pipeline.check_parameters(raw, declared, "nb")
-    assert typed == {"eta": 0.001, "steps": 20000, "r_list": [1, 2, 4], "quick": False, "name": "abc"}
+    assert typed == {
+        "eta": 0.001,
+        "steps": 20000,
+        "r_list": [1, 2, 4],
+        "quick": False,
+        "name": "abc",
+    }
     assert type(typed["steps"]) is int and type(typed["eta"]) is float
-    assert pipeline.check_parameters({"eta": "1", "steps": "30"}, declared, "nb") == {"eta": 1.0, "steps": 30}
-    with pytest.raises(pipeline.ParameterError, match=r"parameter 'steps' must be int \(default 1000, e.g. steps=2000\); got '2\.5e4\.5'"):
+    assert pipeline.check_parameters({"eta": "1", "steps": "30"}, declared, "nb") == {
+        "eta": 1.0,
+        "steps": 30,
+    }
+    with pytest.raises(
+        pipeline.ParameterError,
+        match=r"parameter 'steps' must be int \(default 1000, e.g. steps=2000\); got '2\.5e4\.5'",
+    ):
         pipeline.check_parameters({"steps": "2.5e4.5"}, declared, "nb")
     with pytest.raises(pipeline.ParameterError, match=r"'steps' must be int .*got '2\.5'"):
         pipeline.check_parameters({"steps": "2.5"}, declared, "nb")
     with pytest.raises(pipeline.ParameterError, match="build_dir is set by the pipeline"):
-        pipeline.check_parameters({"build_dir": "x"}, {**declared, "build_dir": {"inferred_type_name": "str", "default": "'.'"}}, "nb")
+        pipeline.check_parameters(
+            {"build_dir": "x"},
+            {**declared, "build_dir": {"inferred_type_name": "str", "default": "'.'"}},
+            "nb",
+        )
     with pytest.raises(pipeline.ParameterError, match="name=value"):
         pipeline.parse_assignments(["eta"])
 
@@ -88,9 +133,11 @@ def test_cli_values_are_typed_like_python_literals():
 def test_a_run_whose_checks_fail_keeps_its_notebook(tmp_path):
     """make run: the ✗ stays visible in the executed notebook; the full build removes it instead."""
     bad = tmp_path / "bad.py"
-    bad.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n'
-                   '# %%\nfrom companion.claims import ClaimFailed\nprint("the evidence")\n'
-                   'raise ClaimFailed("1 claim(s) failed")\n')
+    bad.write_text(
+        '# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n'
+        '# %%\nfrom companion.claims import ClaimFailed\nprint("the evidence")\n'
+        'raise ClaimFailed("1 claim(s) failed")\n'
+    )
     out = tmp_path / "bad.ipynb"
     with pytest.raises(pipeline.ChecksFailed, match="1 claim"):
         pipeline.execute(bad, out, {}, tmp_path, keep_failed=True)
@@ -102,11 +149,17 @@ def test_a_run_whose_checks_fail_keeps_its_notebook(tmp_path):
 
 def test_the_pipeline_prints_a_start_and_an_end_line_and_no_kernel_warning(tmp_path):
     ok = tmp_path / "ok.py"
-    ok.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nx = 1\n')
+    ok.write_text(
+        '# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nx = 1\n'
+    )
     proc = run_pipeline(ok, "--build-dir", tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["start", "ok"] and lines[-1].split()[:2] == ["done", "ok"] and len(lines) == 2
+    assert (
+        lines[0].split() == ["start", "ok"]
+        and lines[-1].split()[:2] == ["done", "ok"]
+        and len(lines) == 2
+    )
     assert "WARNING" not in proc.stderr and "without encryption" not in proc.stderr, proc.stderr
 
 
@@ -150,7 +203,9 @@ def test_the_kernel_channels_wait_in_polls_of_at_most_a_tenth_of_a_second():
     from jupyter_client.channels import AsyncZMQSocketChannel
     from jupyter_client.session import Session
 
-    channel_class = pipeline._kernel_manager_class()(kernel_name="python3").client().shell_channel_class
+    channel_class = (
+        pipeline._kernel_manager_class()(kernel_name="python3").client().shell_channel_class
+    )
     polls = []
     plain = AsyncZMQSocketChannel.get_msg
 
@@ -211,13 +266,19 @@ def test_saving_an_unedited_notebook_in_jupyter_changes_no_byte(tmp_path):
             await cm.save(model, f"notebooks/{source.name}")
 
     asyncio.run(save_all())
-    changed = [s.name for s in [*SOURCES, EXPLORER] if (tmp_path / "notebooks" / s.name).read_bytes() != s.read_bytes()]
+    changed = [
+        s.name
+        for s in [*SOURCES, EXPLORER]
+        if (tmp_path / "notebooks" / s.name).read_bytes() != s.read_bytes()
+    ]
     assert not changed, f"saving in Jupyter rewrites {changed}: see jupytext.toml"
 
 
 def test_failed_notebook_leaves_no_output(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text('# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nraise RuntimeError("claim failed")\n')
+    bad.write_text(
+        '# %% tags=["parameters"]\nquick = False  # q\nseed = 0  # s\nbuild_dir = "."  # b\n\n# %%\nraise RuntimeError("claim failed")\n'
+    )
     out = tmp_path / "bad.ipynb"
     with pytest.raises(Exception, match="claim failed"):
         pipeline.execute(bad, out, {}, tmp_path)
@@ -264,13 +325,19 @@ def test_results_record_the_parameters_actually_used(source, quick_build):
 
 def test_a_full_build_saves_png_and_pdf_and_shows_nothing_outside_a_notebook(tmp_path, capsys):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from companion import figures
 
     fig, ax = plt.subplots()
     ax.plot([1, 2, 3])
     paths = figures.save(fig, tmp_path / "f", show=True)
-    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
-    assert not plt.fignum_exists(fig.number) and capsys.readouterr().out == ""  # closed; no display outside IPython
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(
+        p.stat().st_size > 1000 for p in paths
+    )
+    assert (
+        not plt.fignum_exists(fig.number) and capsys.readouterr().out == ""
+    )  # closed; no display outside IPython
     assert [p.suffix for p in figures.save(plt.figure(), tmp_path / "g", pdf=False)] == [".png"]

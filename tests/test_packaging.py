@@ -1,4 +1,5 @@
 """The two-command setup, environment.yml and CI stay in sync with each other."""
+
 import re
 import sys
 from pathlib import Path
@@ -18,7 +19,9 @@ def test_environment_yml_is_generated_from_the_lock():
     """environment.yml pins every declared dependency to the lock's version (make environment writes it)."""
     from companion import environment
 
-    assert (ROOT / "environment.yml").read_text() == environment.render(), "run `make environment` and commit"
+    assert (ROOT / "environment.yml").read_text() == environment.render(), (
+        "run `make environment` and commit"
+    )
     pip_side = set(environment.declared("dev"))
     assert {"numpy", "matplotlib", "papermill", "pytest"} <= pip_side
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
@@ -41,7 +44,11 @@ def _quickstart_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```(?:bash|sh)?\n(.*?)```", section, re.S).group(1)
-    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in block.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def test_readme_quickstart_is_exactly_the_two_commands():
@@ -51,12 +58,23 @@ def test_readme_quickstart_is_exactly_the_two_commands():
 def test_ci_runs_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_cmd = _quickstart_commands()[1]
-    assert re.search(rf"^\s*{re.escape(test_cmd)}\s*$", ci, re.M), ".ci/run must call README's test command"
+    assert re.search(rf"^\s*{re.escape(test_cmd)}\s*$", ci, re.M), (
+        ".ci/run must call README's test command"
+    )
 
 
 def test_lock_file_pins_the_declared_dependencies():
     lock = (ROOT / "requirements" / "lock-py311.txt").read_text().lower()
-    for name in ("numpy", "matplotlib", "seaborn", "papermill", "jupytext", "ipykernel", "pytest", "hypothesis"):
+    for name in (
+        "numpy",
+        "matplotlib",
+        "seaborn",
+        "papermill",
+        "jupytext",
+        "ipykernel",
+        "pytest",
+        "hypothesis",
+    ):
         assert re.search(rf"^{name}==", lock, re.M), name
     assert "file://" not in lock
 
@@ -72,5 +90,7 @@ def test_readme_python_example_runs():
     scope = {}
     exec(compile(code, "README.md", "exec"), scope)
     assert scope["fa_run"].rel_error.shape[0] == 20
-    assert scope["fa"].fa_limit_error(scope["target"], scope["fa_run"].B).min() > scope["fa"].optimal_error(scope["target"], 5)
+    assert scope["fa"].fa_limit_error(scope["target"], scope["fa_run"].B).min() > scope[
+        "fa"
+    ].optimal_error(scope["target"], 5)
     assert len(scope["results"]) == 4

@@ -1,9 +1,10 @@
 """The exact reduced engine against the dense reference (derivations R11)."""
+
 import numpy as np
 import pytest
+from conftest import rel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import rel
 
 import fa_core as fa
 
@@ -26,10 +27,14 @@ def assert_agree(d, red, tol=1e-10):
     norm_E = np.sqrt(d.error), np.sqrt(red.error)
     floor = 1e3 * np.finfo(float).eps * np.sqrt(d.sq_norm_Y)
     assert np.all(np.abs(norm_E[0] - norm_E[1]) <= tol * norm_E[0] + floor)
-    gram_scale = np.max(np.abs(d["Z_sq"]) + np.sqrt(np.abs(d["W_sq"] * d["Z_sq"])) + d["W_sq"]) + 1.0
+    gram_scale = (
+        np.max(np.abs(d["Z_sq"]) + np.sqrt(np.abs(d["W_sq"] * d["Z_sq"])) + d["W_sq"]) + 1.0
+    )
     for name in d.metrics:
         if name != "error":
-            assert np.abs(d[name] - red[name]).max() < tol * max(gram_scale, np.abs(d[name]).max()), name
+            assert np.abs(d[name] - red[name]).max() < tol * max(
+                gram_scale, np.abs(d[name]).max()
+            ), name
     for attr in ("Z", "W", "B"):
         assert rel(getattr(d, attr), getattr(red, attr)) < tol, attr
 
@@ -60,7 +65,9 @@ def test_reduced_matches_dense_with_explicit_B_and_dense_Y():
     Y = rng.standard_normal((14, 3)) @ rng.standard_normal((3, 11))
     Y /= np.linalg.norm(Y, 2)
     B = rng.standard_normal((2, 4, 11))
-    assert_agree(*both(Y, 4, "fa", steps=300, eta=0.05, seeds=2, B=B, init_scale=0.1, record=METRICS))
+    assert_agree(
+        *both(Y, 4, "fa", steps=300, eta=0.05, seeds=2, B=B, init_scale=0.1, record=METRICS)
+    )
 
 
 def test_reduced_never_forms_dense_Y():
@@ -72,9 +79,14 @@ def test_reduced_never_forms_dense_Y():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    n=st.integers(2, 14), m=st.integers(2, 14), k=st.integers(1, 6), r=st.integers(1, 6),
-    rule=st.sampled_from(["gd", "fa", "fa_star"]), init=st.sampled_from([0.0, 0.05, 0.5]),
-    explicit_B=st.booleans(), seed=st.integers(0, 2**16),
+    n=st.integers(2, 14),
+    m=st.integers(2, 14),
+    k=st.integers(1, 6),
+    r=st.integers(1, 6),
+    rule=st.sampled_from(["gd", "fa", "fa_star"]),
+    init=st.sampled_from([0.0, 0.05, 0.5]),
+    explicit_B=st.booleans(),
+    seed=st.integers(0, 2**16),
 )
 def test_property_reduced_equals_dense(n, m, k, r, rule, init, explicit_B, seed):
     k, r = min(k, n, m), min(r, n, m)
@@ -87,6 +99,7 @@ def test_property_reduced_equals_dense(n, m, k, r, rule, init, explicit_B, seed)
 
 
 # -- the O(k r²) error for k ≫ r ------------------------------------------------
+
 
 def _reduced_state(k, r, S, rng, near=None):
     """Random reduced (Z̃, W̃) with p = r and q = 2r; ``near`` puts ZW within that distance of the rank-r optimum."""
@@ -102,10 +115,21 @@ def _reduced_state(k, r, S, rng, near=None):
     return Zt, Wt
 
 
-@pytest.mark.parametrize("k, r, near", [(40, 2, None), (200, 5, None), (7, 3, None), (3, 5, None),
-                                        (300, 4, 1e-3), (300, 4, 1e-9), (50, 50, None)])
+@pytest.mark.parametrize(
+    "k, r, near",
+    [
+        (40, 2, None),
+        (200, 5, None),
+        (7, 3, None),
+        (3, 5, None),
+        (300, 4, 1e-3),
+        (300, 4, 1e-9),
+        (50, 50, None),
+    ],
+)
 def test_split_error_equals_the_residual_block(k, r, near):
     from fa_core.operators import ReducedY
+
     rng = np.random.default_rng(k + r)
     s = np.geomspace(1, 0.5, k)
     if near is not None:
@@ -119,6 +143,7 @@ def test_split_error_equals_the_residual_block(k, r, near):
 def test_split_error_keeps_its_digits_where_the_expansion_cancels():
     """Near the optimum the error is 1e-22 of ‖Y‖²: the split form keeps ~all digits, ‖Y‖² − 2⟨⟩ + ‖ZW‖² keeps none."""
     from fa_core.operators import ReducedY
+
     k, r = 400, 3
     s = np.concatenate([np.ones(r), np.full(k - r, 1e-12)])
     Zt, Wt = _reduced_state(k, r, 2, np.random.default_rng(0), near=1e-11)
@@ -126,8 +151,11 @@ def test_split_error_keeps_its_digits_where_the_expansion_cancels():
     Y = ReducedY(s)
     E = Y.E(Zt, Wt)
     exact = np.einsum("sij,sij->s", E, E)
-    naive = np.sum(s**2) - 2 * np.einsum("i,sri,sir->s", s, Wt[:, :, :k], Zt[:, :k]) + np.einsum(
-        "sab,sab->s", Zt.mT @ Zt, Wt @ Wt.mT)
+    naive = (
+        np.sum(s**2)
+        - 2 * np.einsum("i,sri,sir->s", s, Wt[:, :, :k], Zt[:, :k])
+        + np.einsum("sab,sab->s", Zt.mT @ Zt, Wt @ Wt.mT)
+    )
     assert rel(Y.split_sq_error(Zt, Wt), exact) < 1e-10
     assert rel(naive, exact) > 1e-2  # the cancellation the split form avoids
 
@@ -144,7 +172,9 @@ def test_reduced_error_for_k_much_larger_than_r_matches_dense(rule):
 def test_split_error_memory_is_linear_in_k():
     """At k = 20000 the residual block would be 3.2 GB per seed; the split form needs O(k r)."""
     import tracemalloc
+
     from fa_core.operators import ReducedY
+
     k, r = 20000, 4
     Zt, Wt = _reduced_state(k, r, 1, np.random.default_rng(1))
     tracemalloc.start()
@@ -178,15 +208,24 @@ def test_merged_ties_match_dense(rule, case, init_scale):
 
 def test_merge_ties_keeps_3r_directions_per_long_run():
     from fa_core.reduced import merge_ties, tied_runs
+
     s = np.r_[np.full(10, 2.0), [1.5], np.full(4, 1.0), np.full(20, 0.5)]
     assert tied_runs(s, 6) == [(0, 10), (15, 35)]
     rng = np.random.default_rng(0)
     S, r = 2, 2
-    A, C, D = rng.standard_normal((S, s.size, r)), rng.standard_normal((S, r, s.size)), rng.standard_normal((S, r, s.size))
+    A, C, D = (
+        rng.standard_normal((S, s.size, r)),
+        rng.standard_normal((S, r, s.size)),
+        rng.standard_normal((S, r, s.size)),
+    )
     T, s_red, dropped = merge_ties(s, A, C, D)
-    np.testing.assert_array_equal(s_red, np.r_[np.full(6, 2.0), [1.5], np.full(4, 1.0), np.full(6, 0.5)])
+    np.testing.assert_array_equal(
+        s_red, np.r_[np.full(6, 2.0), [1.5], np.full(4, 1.0), np.full(6, 0.5)]
+    )
     assert dropped == 4 * 4.0 + 14 * 0.25
-    np.testing.assert_allclose(T.mT @ T, np.broadcast_to(np.eye(s_red.size), (S, 17, 17)), atol=1e-14)
+    np.testing.assert_allclose(
+        T.mT @ T, np.broadcast_to(np.eye(s_red.size), (S, 17, 17)), atol=1e-14
+    )
     for X in (A, C.mT, D.mT):  # every coordinate lies in col(T): nothing is lost
         np.testing.assert_allclose(T @ (T.mT @ X), X, atol=1e-13)
     assert merge_ties(np.arange(8.0)[::-1] + 1, A[:, :8], C[:, :, :8], D[:, :, :8])[0] is None
@@ -202,11 +241,14 @@ def test_diagonal_target_equals_identity_factors_and_scales_to_large_k():
     big = fa.Target.diagonal(fa.bump_spectrum(200_000, 3, 0.2) / 1.2)  # np.eye would be 320 GB
     run = fa.train(big, 3, "fa", steps=20, eta=0.1, seeds=1, init_scale=0.0)
     assert run.Z.shape == (1, 200_000, 3) and run._layers[0].shape == (1, 15, 3)
-    assert rel(run.error[:, 0], big.sq_norm) < 1e-15  # zero start: the error is ‖Y‖², dropped part included
+    assert (
+        rel(run.error[:, 0], big.sq_norm) < 1e-15
+    )  # zero start: the error is ‖Y‖², dropped part included
 
 
 def test_identity_operator_acts_as_the_identity_without_forming_it():
     from fa_core.linalg import Identity
+
     eye, X = Identity(4), np.random.default_rng(0).standard_normal((2, 4, 3))
     assert eye @ X is X
     np.testing.assert_array_equal(X.mT @ eye, X.mT)

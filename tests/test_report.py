@@ -1,4 +1,5 @@
 """The offline claims report: every image and link resolves, every claim appears with its status."""
+
 import json
 import re
 import shutil
@@ -44,7 +45,9 @@ def test_report_links_and_images_resolve_offline(built_report):
     assert sum(tag == "img" for tag, _ in parser.refs) >= 10
     for tag, ref in parser.refs:
         url = urlparse(ref)
-        assert url.scheme in ("", "https") and (url.scheme == "" or tag == "a"), f"external resource: {ref}"
+        assert url.scheme in ("", "https") and (url.scheme == "" or tag == "a"), (
+            f"external resource: {ref}"
+        )
         if url.scheme:
             continue  # an outbound link (the paper), never loaded
         target = out / url.path if url.path else index
@@ -66,7 +69,9 @@ def test_every_claim_appears_with_its_status(built_report):
     for results_file in (build / "results").glob("*.json"):
         for claim in json.loads(results_file.read_text())["claims"]:
             assert " ".join(claim["claim"].split()) in text, claim["claim"]
-    assert text.count("✓") >= sum(len(json.loads(p.read_text())["claims"]) for p in (build / "results").glob("*.json"))
+    assert text.count("✓") >= sum(
+        len(json.loads(p.read_text())["claims"]) for p in (build / "results").glob("*.json")
+    )
 
 
 def test_a_failed_check_is_shown_and_fails_the_build(built_report, tmp_path):
@@ -87,28 +92,57 @@ def test_a_failed_check_is_shown_and_fails_the_build(built_report, tmp_path):
 
 
 def chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
-@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium); "
-                                               ".ci/run installs it")
+@pytest.mark.skipif(
+    chromium() is None,
+    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
+)
 def test_report_renders_in_headless_chromium(built_report, tmp_path):
     _, out, index, _ = built_report
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
-    dom = subprocess.run([chromium(), *flags, "--dump-dom", index.as_uri()], capture_output=True, text=True, timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000",
+    ]
+    dom = subprocess.run(
+        [chromium(), *flags, "--dump-dom", index.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert 'data-broken-images="0"' in dom.stdout, dom.stderr[-2000:]
     shot = tmp_path / "report.png"
-    subprocess.run([chromium(), *flags, f"--screenshot={shot}", "--window-size=1300,2400", index.as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [chromium(), *flags, f"--screenshot={shot}", "--window-size=1300,2400", index.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     import matplotlib.image
 
     img = matplotlib.image.imread(shot)
     assert img.shape[0] >= 2000 and img[..., :3].std() > 0.05  # rendered content, not a blank page
-    nb_dom = subprocess.run([chromium(), *flags, "--dump-dom", (out / "notebooks" / "separation.html").as_uri()],
-                            capture_output=True, text=True, timeout=120)
-    assert "‖(I − P) Y‖" in nb_dom.stdout or "‖(I − P)Y‖" in nb_dom.stdout  # maths shown as readable text
+    nb_dom = subprocess.run(
+        [chromium(), *flags, "--dump-dom", (out / "notebooks" / "separation.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        "‖(I − P) Y‖" in nb_dom.stdout or "‖(I − P)Y‖" in nb_dom.stdout
+    )  # maths shown as readable text
 
 
 def test_rendered_notebooks_are_cached_by_content(quick_build, tmp_path, monkeypatch):
@@ -117,7 +151,9 @@ def test_rendered_notebooks_are_cached_by_content(quick_build, tmp_path, monkeyp
     shutil.copy(build / "notebooks" / "separation.ipynb", ipynb)
     cache = tmp_path / "cache"
     first = report.render_notebook(ipynb, tmp_path / "a.html", cache=cache)
-    monkeypatch.setattr(report, "_exporter", lambda: None)  # a second render would fail: it must come from the cache
+    monkeypatch.setattr(
+        report, "_exporter", lambda: None
+    )  # a second render would fail: it must come from the cache
     assert report.render_notebook(ipynb, tmp_path / "b.html", cache=cache) == first
     assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
     ipynb.write_text(ipynb.read_text().replace("head", "Head", 1))  # other bytes: rendered anew
@@ -125,15 +161,22 @@ def test_rendered_notebooks_are_cached_by_content(quick_build, tmp_path, monkeyp
         report.render_notebook(ipynb, tmp_path / "c.html", cache=cache)
 
 
-def test_a_report_whose_notebooks_are_all_cached_builds_no_exporter(quick_build, tmp_path, monkeypatch):
+def test_a_report_whose_notebooks_are_all_cached_builds_no_exporter(
+    quick_build, tmp_path, monkeypatch
+):
     build, _ = quick_build
     notebooks = [build / "notebooks" / f"{name}.ipynb" for name in ("separation", "beyond_depth")]
     cache = tmp_path / "cache"
     first = report.render_all(notebooks, tmp_path / "a", cache)
-    monkeypatch.setattr(report, "_exporter", lambda: 1 / 0)  # neither nbconvert nor a worker pool is needed now
+    monkeypatch.setattr(
+        report, "_exporter", lambda: 1 / 0
+    )  # neither nbconvert nor a worker pool is needed now
     assert report.render_all(notebooks, tmp_path / "b", cache) == first
-    assert all((tmp_path / "b" / f"{p.stem}.html").read_bytes() == (tmp_path / "a" / f"{p.stem}.html").read_bytes()
-               for p in notebooks)
+    assert all(
+        (tmp_path / "b" / f"{p.stem}.html").read_bytes()
+        == (tmp_path / "a" / f"{p.stem}.html").read_bytes()
+        for p in notebooks
+    )
 
 
 def test_the_page_is_as_a_document_the_one_nbconvert_returns(quick_build):
@@ -157,8 +200,10 @@ def test_the_page_is_as_a_document_the_one_nbconvert_returns(quick_build):
 
 
 def test_every_image_gets_alternative_text_and_every_cell_is_focusable():
-    page = ('<div class="jp-Cell-inputWrapper">a</div><div class="x jp-OutputArea-output y"><img src="p.png"></div>'
-            '<div class="jp-OutputArea-output-prompt"></div><img alt="kept" src="q.png">')
+    page = (
+        '<div class="jp-Cell-inputWrapper">a</div><div class="x jp-OutputArea-output y"><img src="p.png"></div>'
+        '<div class="jp-OutputArea-output-prompt"></div><img alt="kept" src="q.png">'
+    )
     out = report._accessible(page)
     assert out.count('tabindex="0"') == 2 and '<div class="jp-OutputArea-output-prompt">' in out
     assert '<img alt="No description has been provided for this image" src="p.png">' in out

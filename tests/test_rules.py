@@ -1,4 +1,5 @@
 """Each rule's step against the hand-written update, reductions and invariants."""
+
 import numpy as np
 import pytest
 from conftest import rel
@@ -80,10 +81,28 @@ def test_fa_discrete_conservation_identity(small_problem):
 @pytest.mark.parametrize("engine", ["dense", "reduced"])
 def test_fa_star_conserves_invariant_exactly(engine):
     t = fa.make_target(fa.low_rank_spectrum(5, kappa=4), n=30, m=25, rng=1)
-    run_star = fa.train(t, 6, "fa_star", steps=3000, eta=0.1, seeds=4, init_scale=0.5,
-                        record=["invariant_drift"], engine=engine)
-    run_fa = fa.train(t, 6, "fa", steps=3000, eta=0.1, seeds=4, init_scale=0.5,
-                      record=["invariant_drift"], engine=engine)
+    run_star = fa.train(
+        t,
+        6,
+        "fa_star",
+        steps=3000,
+        eta=0.1,
+        seeds=4,
+        init_scale=0.5,
+        record=["invariant_drift"],
+        engine=engine,
+    )
+    run_fa = fa.train(
+        t,
+        6,
+        "fa",
+        steps=3000,
+        eta=0.1,
+        seeds=4,
+        init_scale=0.5,
+        record=["invariant_drift"],
+        engine=engine,
+    )
     assert run_star["invariant_drift"].max() < 1e-12
     assert run_fa["invariant_drift"][:, -1].min() > 1e-4  # FA drifts by O(eta)
 

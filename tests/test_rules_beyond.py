@@ -1,4 +1,5 @@
 """Rules beyond the paper: exact updates, reductions, and which engine each may use."""
+
 import numpy as np
 import pytest
 from conftest import rel
@@ -9,7 +10,11 @@ import fa_core as fa
 def hand(Y, Z, W, B, eta, lam, rule):
     E = Y - Z @ W
     if rule == "kp":
-        return Z + eta * (E @ B.T - lam * Z), W + eta * (Z.T @ E - lam * W), B + eta * (Z.T @ E - lam * B)
+        return (
+            Z + eta * (E @ B.T - lam * Z),
+            W + eta * (Z.T @ E - lam * W),
+            B + eta * (Z.T @ E - lam * B),
+        )
     if rule == "fa_wd":
         return Z + eta * (E @ B.T - lam * Z), W + eta * (Z.T @ E - lam * W), B
     if rule == "drtp":
@@ -18,8 +23,12 @@ def hand(Y, Z, W, B, eta, lam, rule):
     return Z + eta * E @ Bt.T, W + eta * Z.T @ E, Bt
 
 
-CASES = [("kp", lambda: fa.kolen_pollack(0.05)), ("fa_wd", lambda: fa.with_weight_decay("fa", 0.05)),
-         ("drtp", lambda: "drtp"), ("sign_symmetry", lambda: "sign_symmetry")]
+CASES = [
+    ("kp", lambda: fa.kolen_pollack(0.05)),
+    ("fa_wd", lambda: fa.with_weight_decay("fa", 0.05)),
+    ("drtp", lambda: "drtp"),
+    ("sign_symmetry", lambda: "sign_symmetry"),
+]
 
 
 @pytest.mark.parametrize("name, rule", CASES, ids=[c[0] for c in CASES])
@@ -29,7 +38,9 @@ def test_one_step_matches_hand_formula(small_problem, name, rule):
     for engine in engines:
         run = fa.train(t, 5, rule(), steps=1, eta=0.07, Z0=Z, W0=W, B=B, engine=engine)
         Zh, Wh, Bh = hand(t.Y, Z, W, B, 0.07, 0.05, name)
-        assert rel(run.Z[0], Zh) < 1e-13 and rel(run.W[0], Wh) < 1e-13 and rel(run.B[0], Bh) < 1e-13, engine
+        assert (
+            rel(run.Z[0], Zh) < 1e-13 and rel(run.W[0], Wh) < 1e-13 and rel(run.B[0], Bh) < 1e-13
+        ), engine
 
 
 def test_kolen_pollack_with_B0_equal_W0_is_gd_with_weight_decay(small_problem):
@@ -48,7 +59,9 @@ def test_kolen_pollack_feedback_converges_to_W(small_problem):
 
 def test_weight_decay_zero_is_the_base_rule(small_problem):
     t, Z, W, B = small_problem
-    a = fa.train(t, 5, fa.with_weight_decay("fa", 0.0), steps=50, eta=0.1, Z0=Z, W0=W, B=B, engine="dense")
+    a = fa.train(
+        t, 5, fa.with_weight_decay("fa", 0.0), steps=50, eta=0.1, Z0=Z, W0=W, B=B, engine="dense"
+    )
     b = fa.train(t, 5, "fa", steps=50, eta=0.1, Z0=Z, W0=W, B=B, engine="dense")
     assert np.array_equal(a.Z, b.Z)
 
@@ -84,16 +97,23 @@ def test_correlated_feedback_interpolates_and_keeps_the_scale():
     np.testing.assert_array_equal(fa.rules_beyond.correlated_feedback(W0, G, 0.0), G)
     np.testing.assert_array_equal(fa.rules_beyond.correlated_feedback(W0, G, 1.0), W0)
     B = fa.rules_beyond.correlated_feedback(W0, G, 0.6)
-    assert abs(np.mean(fa.metrics.cosine(B, W0)) - 0.6) < 0.02  # cos(B, W₀) ≈ ρ for equal-scale draws
+    assert (
+        abs(np.mean(fa.metrics.cosine(B, W0)) - 0.6) < 0.02
+    )  # cos(B, W₀) ≈ ρ for equal-scale draws
     assert abs(np.mean(np.sum(B**2, axis=(1, 2))) / np.mean(np.sum(G**2, axis=(1, 2))) - 1) < 0.02
     with pytest.raises(ValueError, match="rho must be"):
         fa.rules_beyond.correlated_feedback(W0, G, 1.5)
 
 
-@pytest.mark.parametrize("make", [lambda lam: fa.with_weight_decay("gd", lam), fa.kolen_pollack],
-                         ids=["gd+wd", "kolen_pollack"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda lam: fa.with_weight_decay("gd", lam), fa.kolen_pollack],
+    ids=["gd+wd", "kolen_pollack"],
+)
 def test_one_decay_per_seed_trains_every_decay_in_one_batch(make):
-    t = fa.make_target(fa.head_tail_spectrum(2, 10, 0.3), 14, 12, rng=3)  # the tail of 10 > 3r is merged
+    t = fa.make_target(
+        fa.head_tail_spectrum(2, 10, 0.3), 14, 12, rng=3
+    )  # the tail of 10 > 3r is merged
     lams, seeds = [0.0, 0.02, 0.1], [5, 6]
     kw = dict(steps=400, eta=0.1, init_scale=0.1, record=["cos_WB"])
     batch = fa.train(t, 2, make(np.repeat(lams, len(seeds))), seeds=seeds * len(lams), **kw)

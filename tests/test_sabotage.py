@@ -1,4 +1,5 @@
 """Checks proven able to fail: every claim catches every breakage relevant to it."""
+
 import json
 
 import pytest
@@ -19,9 +20,16 @@ def matrix(tmp_path_factory, worker_id):
 @pytest.mark.notebook
 def test_every_breakage_is_caught_by_every_relevant_claim(matrix):
     assert set(matrix) == set(sabotage.BREAKAGES)
-    missed = [(b, c) for b, row in matrix.items() for c, cell in row["claims"].items() if not cell["caught"]]
+    missed = [
+        (b, c)
+        for b, row in matrix.items()
+        for c, cell in row["claims"].items()
+        if not cell["caught"]
+    ]
     assert not missed, missed
-    crashed = [(b, c) for b, row in matrix.items() for c, cell in row["claims"].items() if cell["crashed"]]
+    crashed = [
+        (b, c) for b, row in matrix.items() for c, cell in row["claims"].items() if cell["crashed"]
+    ]
     assert not crashed, f"a breakage should turn checks ✗, not crash the notebook: {crashed}"
 
 
@@ -33,8 +41,13 @@ def test_the_committed_matrix_is_current(matrix):
 
 
 def test_a_crashing_notebook_is_reported_with_its_error(monkeypatch, tmp_path):
-    monkeypatch.setitem(sabotage.BREAKAGES, "no_deep_trainer",
-                        ("train_deep removed", ("beyond_depth",), "fa_core.train_deep = None"))
+    monkeypatch.setitem(
+        sabotage.BREAKAGES,
+        "no_deep_trainer",
+        ("train_deep removed", ("beyond_depth",), "fa_core.train_deep = None"),
+    )
     (outcome,) = sabotage.run_breakage("no_deep_trainer", ["beyond_depth"], tmp_path)
-    assert outcome["notebook"] == "beyond_depth" and not outcome["finished"] and not outcome["checks"]
+    assert (
+        outcome["notebook"] == "beyond_depth" and not outcome["finished"] and not outcome["checks"]
+    )
     assert "TypeError" in outcome["error"] and "NoneType" in outcome["error"]

@@ -1,4 +1,5 @@
 """Sweeps: serial, through a process pool, and through dask.distributed."""
+
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -17,9 +18,15 @@ POINTS = fa.grid(k=[2, 3, 4], rule=["gd", "fa"])
 
 
 def test_grid_is_the_cartesian_product_in_order():
-    assert fa.grid(a=[1, 2], b=["x", "y"]) == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"},
-                                               {"a": 2, "b": "y"}]
-    with pytest.raises(TypeError, match=r"grid axis 'rule' must be a list of values, e.g. rule=\['fa'\]"):
+    assert fa.grid(a=[1, 2], b=["x", "y"]) == [
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+    ]
+    with pytest.raises(
+        TypeError, match=r"grid axis 'rule' must be a list of values, e.g. rule=\['fa'\]"
+    ):
         fa.grid(rule="fa")  # a string is one value, not the axis ['f', 'a']
     with pytest.raises(TypeError, match="grid axis 'k'"):
         fa.grid(k=3)
@@ -40,7 +47,9 @@ def fails_at_nine(k):
 
 def test_errors_propagate_and_points_are_checked():
     points = [{"k": 1}, {"k": 9}, {"k": 2}]
-    with pytest.raises(fa.SweepError, match=r"sweep point 1 \{'k': 9\} failed: ValueError: r must be in") as err:
+    with pytest.raises(
+        fa.SweepError, match=r"sweep point 1 \{'k': 9\} failed: ValueError: r must be in"
+    ) as err:
         fa.sweep(fails_at_nine, points)
     assert isinstance(err.value.__cause__, ValueError) and err.value.point == {"k": 9}
     with ThreadPoolExecutor(1) as ex, pytest.raises(fa.SweepError, match=r"point 1 \{'k': 9\}"):
@@ -50,7 +59,11 @@ def test_errors_propagate_and_points_are_checked():
 
 
 def test_dask_distributed_executor_works_unchanged():
-    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed (pip install -e '.[dask]')")
+    distributed = pytest.importorskip(
+        "distributed", reason="dask[distributed] not installed (pip install -e '.[dask]')"
+    )
     serial = fa.sweep(final_error, POINTS)
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
         assert fa.sweep(final_error, POINTS, executor=client.get_executor()) == serial

@@ -1,4 +1,5 @@
 """Closed forms: Eckart-Young, FA's limit, principal angles, targets."""
+
 import numpy as np
 import pytest
 from conftest import rel
@@ -56,14 +57,18 @@ def test_optimal_error_is_eckart_young():
 def test_optimal_fit_attains_optimal_error_with_and_without_sigma():
     t = fa.make_target(fa.power_spectrum(5), 8, 6, rng=2)
     M = fa.theory.optimal_fit(t, 2)
-    assert np.linalg.matrix_rank(M) == 2 and np.isclose(np.sum((t.Y - M) ** 2), fa.optimal_error(t, 2))
+    assert np.linalg.matrix_rank(M) == 2 and np.isclose(
+        np.sum((t.Y - M) ** 2), fa.optimal_error(t, 2)
+    )
     A = np.random.default_rng(1).standard_normal((8, 8))
     Sigma = A @ A.T + 0.1 * np.eye(8)
     Ms = fa.theory.optimal_fit(t, 2, Sigma=Sigma)
     L = fa.theory.sqrt_spd(Sigma, 8)
     assert np.linalg.matrix_rank(Ms) == 2
     assert np.isclose(np.sum((L @ (t.Y - Ms)) ** 2), fa.optimal_error(t, 2, Sigma=Sigma))
-    assert np.sum((L @ (t.Y - M)) ** 2) > fa.optimal_error(t, 2, Sigma=Sigma)  # the unweighted fit is worse
+    assert np.sum((L @ (t.Y - M)) ** 2) > fa.optimal_error(
+        t, 2, Sigma=Sigma
+    )  # the unweighted fit is worse
     with pytest.raises(ValueError, match="positive definite"):
         fa.optimal_error(t, 2, Sigma=-np.eye(8))
 
@@ -95,7 +100,11 @@ def test_principal_angles_known_cases():
     assert abs(fa.principal_angles(a, c)[0] - th) < 1e-20
     ang = fa.principal_angles(e[:, :2], np.array([[1.0, 0], [0, 1], [0, 1], [0, 0]]))
     np.testing.assert_allclose(ang, [0, np.pi / 4])
-    np.testing.assert_allclose(fa.principal_angles(e[:, :3], np.array([[1.0, 0], [0, 1], [0, 1], [0, 0]])), [0, 0], atol=1e-15)
+    np.testing.assert_allclose(
+        fa.principal_angles(e[:, :3], np.array([[1.0, 0], [0, 1], [0, 1], [0, 0]])),
+        [0, 0],
+        atol=1e-15,
+    )
     assert np.all(np.diff(ang) >= 0)
     assert np.isclose(fa.subspace_overlap(e[:, :2], e[:, 1:3]), 0.5)
 
@@ -123,14 +132,18 @@ def test_head_tail_ratio_is_exact():
     assert np.max(np.abs(fa.theory.head_tail_ratio(D, s) - direct) / direct) < 1e-9
     sv = np.linalg.svd(np.random.default_rng(5).standard_normal((20000, r, r)), compute_uv=False)
     estimate = np.median(fa.theory.head_tail_estimate(sv, q, s))
-    assert 0.8 < np.median(direct) / estimate < 1.25  # the leading-order estimate, within its stated band
+    assert (
+        0.8 < np.median(direct) / estimate < 1.25
+    )  # the leading-order estimate, within its stated band
 
 
 def test_bump_excess_is_exact():
     """derivations R10: any r-subspace of col(Y) has FA/GD − 1 = ((1+δ)²−1) r (1 − ov)/(k − r)."""
     k, r, delta = 30, 3, 0.4
     t = fa.make_target(fa.bump_spectrum(k, r, delta), 40, 35, rng=3, normalize=False)
-    Q = t.U @ np.linalg.qr(np.random.default_rng(6).standard_normal((k, r)))[0]  # a random r-subspace of col(Y)
+    Q = (
+        t.U @ np.linalg.qr(np.random.default_rng(6).standard_normal((k, r)))[0]
+    )  # a random r-subspace of col(Y)
     error = np.sum((t.Y - Q @ (Q.T @ t.Y)) ** 2)
     ov = fa.subspace_overlap(Q, t.U[:, :r])
     assert abs(error / fa.optimal_error(t, r) - 1 - fa.theory.bump_excess(k, r, delta, ov)) < 1e-12
@@ -140,8 +153,17 @@ def test_bump_excess_is_exact():
 def test_alignment_bound_holds_for_fa_from_zero():
     """derivations R6: V = ‖EBᵀ‖² never decays slower than η Σ 2λ_min(sym WBᵀ) guarantees."""
     t = fa.make_target(fa.low_rank_spectrum(3), 20, 15, rng=1)
-    run = fa.train(t, 3, "fa", steps=400, eta=0.05, seeds=4, init_scale=0.0, record=["EBt_sq", "lam_min_WBt"],
-                   record_at=np.arange(401))
+    run = fa.train(
+        t,
+        3,
+        "fa",
+        steps=400,
+        eta=0.05,
+        seeds=4,
+        init_scale=0.0,
+        record=["EBt_sq", "lam_min_WBt"],
+        record_at=np.arange(401),
+    )
     V = run["EBt_sq"]
     bound = fa.theory.alignment_bound(V[:, 0], run["lam_min_WBt"], 0.05)
     live = run.rel_error > 1e-16
@@ -149,13 +171,20 @@ def test_alignment_bound_holds_for_fa_from_zero():
     assert np.all(bound[:, -1] < bound[:, 0])  # the alignment is positive: the bound itself decays
 
 
-@pytest.mark.parametrize("n, m, spectrum", [
-    (400, 300, np.geomspace(1, 1e-3, 300)),                          # full rank: the full SVD fallback
-    (400, 300, np.geomspace(1, 1e-2, 12)),                           # rank-deficient
-    (600, 300, np.concatenate([np.ones(20), np.full(8, 1e-12)])),     # a tail at 1e-12 above the rank tolerance
-    (900, 280, fa.power_spectrum(40)),                                # tall
-    (280, 900, fa.power_spectrum(40)),                                # wide
-])
+@pytest.mark.parametrize(
+    "n, m, spectrum",
+    [
+        (400, 300, np.geomspace(1, 1e-3, 300)),  # full rank: the full SVD fallback
+        (400, 300, np.geomspace(1, 1e-2, 12)),  # rank-deficient
+        (
+            600,
+            300,
+            np.concatenate([np.ones(20), np.full(8, 1e-12)]),
+        ),  # a tail at 1e-12 above the rank tolerance
+        (900, 280, fa.power_spectrum(40)),  # tall
+        (280, 900, fa.power_spectrum(40)),  # wide
+    ],
+)
 def test_dense_targets_are_factored_exactly_at_their_rank(n, m, spectrum):
     """Target.from_matrix: sketched when large and low-rank, always exact to 1e-13 and of the right rank."""
     t = fa.make_target(spectrum, n, m, rng=3, normalize=False)
@@ -164,7 +193,7 @@ def test_dense_targets_are_factored_exactly_at_their_rank(n, m, spectrum):
     U, s, _ = np.linalg.svd(Y, full_matrices=False)
     assert f.k == int(np.sum(s > max(n, m) * np.finfo(float).eps * s[0]))
     assert np.linalg.norm(Y - (f.U * f.s) @ f.V.T) <= 1e-13 * np.linalg.norm(Y)
-    assert np.allclose(f.s, s[:f.k], rtol=1e-10, atol=1e-15)
+    assert np.allclose(f.s, s[: f.k], rtol=1e-10, atol=1e-15)
     assert f.Y is Y  # the caller's exact matrix is kept as the dense form
 
 
@@ -181,9 +210,15 @@ def test_sketch_error_equals_the_residual_formed_entrywise(k, r):
     s = np.sort(rng.uniform(0.1, 1, k))[::-1]
     D = rng.standard_normal((6, r, k))
     D[0, -1] = D[0, 0]  # a rank-deficient draw
-    np.testing.assert_allclose(fa.theory.sketch_error(s, D), _sketch_error_entrywise(s, D), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(fa.theory.sketch_error(s[::-1], D[..., ::-1]), _sketch_error_entrywise(s, D), rtol=1e-12,
-                               atol=1e-15)  # unsorted s: the same problem with its coordinates reversed
+    np.testing.assert_allclose(
+        fa.theory.sketch_error(s, D), _sketch_error_entrywise(s, D), rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        fa.theory.sketch_error(s[::-1], D[..., ::-1]),
+        _sketch_error_entrywise(s, D),
+        rtol=1e-12,
+        atol=1e-15,
+    )  # unsorted s: the same problem with its coordinates reversed
 
 
 def test_sketch_error_keeps_its_digits_where_the_difference_of_norms_cancels():

@@ -1,4 +1,5 @@
 """One trainer shape: train, train_network and train_deep share keywords, defaults, rules and Run."""
+
 import inspect
 
 import numpy as np
@@ -6,7 +7,18 @@ import pytest
 
 import fa_core as fa
 
-SHARED = ("steps", "eta", "seeds", "init_scale", "feedback_scale", "start", "record", "record_at", "tol", "progress")
+SHARED = (
+    "steps",
+    "eta",
+    "seeds",
+    "init_scale",
+    "feedback_scale",
+    "start",
+    "record",
+    "record_at",
+    "tol",
+    "progress",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +49,25 @@ def test_shared_keywords_have_the_same_defaults():
 @pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
 @pytest.mark.parametrize("rule", ["gd", "fa", fa.RULES["gd"], fa.with_weight_decay("fa", 0.01)])
 def test_every_trainer_takes_the_rule_vocabulary_and_returns_a_run(problem, which, rule):
-    run = trainers(problem)[which](rule=rule, steps=40, eta=0.1, seeds=[3, 4], init_scale=0.1, feedback_scale=2.0,
-                                   record_at=[0, 10, 40], tol=None, progress=False)
+    run = trainers(problem)[which](
+        rule=rule,
+        steps=40,
+        eta=0.1,
+        seeds=[3, 4],
+        init_scale=0.1,
+        feedback_scale=2.0,
+        record_at=[0, 10, 40],
+        tol=None,
+        progress=False,
+    )
     assert isinstance(run, fa.Run)
     assert run.rule == (rule if isinstance(rule, str) else rule.name)
     assert run.eta == 0.1 and run.seeds == (3, 4) and run.steps.tolist() == [0, 10, 40]
-    assert run.engine in ("reduced", "dense", "data") and run.error.shape == (2, 3) and "error" in run.metrics
+    assert (
+        run.engine in ("reduced", "dense", "data")
+        and run.error.shape == (2, 3)
+        and "error" in run.metrics
+    )
     assert np.array_equal(run["error"], run.error) and np.all(np.isfinite(run.rel_error))
     assert run.Z.shape == (2, 12, 3) and run.W.shape == (2, 3, 9) and run.B.shape == (2, 3, 9)
     assert isinstance(run.start, fa.Start) and run.start.seeds == (3, 4)
@@ -53,7 +78,9 @@ def test_every_trainer_starts_where_starting_point_says(problem, which):
     """Seed i draws the same Z₀, W₀, B everywhere; an explicit start reproduces the run bit for bit."""
     t, _ = problem
     start = fa.starting_point(t.n, t.m, 3, [5, 6], init_scale=0.2, feedback_scale=0.5)
-    drawn = trainers(problem)[which](rule="fa", steps=30, eta=0.1, seeds=[5, 6], init_scale=0.2, feedback_scale=0.5)
+    drawn = trainers(problem)[which](
+        rule="fa", steps=30, eta=0.1, seeds=[5, 6], init_scale=0.2, feedback_scale=0.5
+    )
     given = trainers(problem)[which](rule="fa", steps=30, eta=0.1, start=start)
     for a, b in ((drawn.start.Z0, start.Z0), (drawn.start.W0, start.W0), (drawn.start.B, start.B)):
         assert np.array_equal(a, b)
@@ -64,13 +91,19 @@ def test_every_trainer_starts_where_starting_point_says(problem, which):
 def test_one_init_scale_per_seed_trains_several_start_sizes_as_one_batch(problem, which):
     """Each part of the batch is the run with that init_scale alone, bit for bit; zero is a zero start."""
     scales = [0.0, 0.05, 0.3]
-    batch = trainers(problem)[which](rule="fa", steps=30, eta=0.1, seeds=[5, 6] * 3, init_scale=np.repeat(scales, 2))
+    batch = trainers(problem)[which](
+        rule="fa", steps=30, eta=0.1, seeds=[5, 6] * 3, init_scale=np.repeat(scales, 2)
+    )
     for scale, part in zip(scales, batch.split(3)):
-        alone = trainers(problem)[which](rule="fa", steps=30, eta=0.1, seeds=[5, 6], init_scale=scale)
+        alone = trainers(problem)[which](
+            rule="fa", steps=30, eta=0.1, seeds=[5, 6], init_scale=scale
+        )
         assert np.array_equal(part.error, alone.error) and np.array_equal(part.Z, alone.Z)
     assert not batch.start.Z0[:2].any() and batch.start.Z0[2:].all()
     fit = trainers(problem)[which]
-    with pytest.raises(ValueError, match=r"init_scale must be one number or one per seed \(2 of them\)"):
+    with pytest.raises(
+        ValueError, match=r"init_scale must be one number or one per seed \(2 of them\)"
+    ):
         fit(steps=1, eta=0.1, seeds=2, init_scale=[0.1, 0.1, 0.1])
     with pytest.raises(ValueError, match="init_scale must be >= 0"):
         fit(steps=1, eta=0.1, seeds=2, init_scale=[0.1, -0.1])
@@ -118,4 +151,15 @@ def test_run_engine_takes_only_documented_values(problem):
     t, _ = problem
     run = fa.train(t, 3, steps=1, eta=0.1)
     with pytest.raises(ValueError, match="engine must be one of"):
-        fa.Run(run.rule, run.eta, run.seeds, run.steps, run.metrics, run.sq_norm_Y, "network", run.start, (), ())
+        fa.Run(
+            run.rule,
+            run.eta,
+            run.seeds,
+            run.steps,
+            run.metrics,
+            run.sq_norm_Y,
+            "network",
+            run.start,
+            (),
+            (),
+        )
