@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+KINDS = ("law", "consistency", None)
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
@@ -36,6 +37,9 @@ class Claim:
     cell: int | None = (
         None  # execution count of the notebook cell that made the check (links in the report)
     )
+    # "law": evidence for a sentence of a claim; "consistency": an implementation identity
+    # (engines agree, a formula equals its iteration). None until every check is labelled.
+    kind: str | None = None
 
 
 def _plain(x):
@@ -69,15 +73,26 @@ class Claims:
         self.measured: dict = {}
 
     def check(
-        self, claim: str, value: float, op: str, threshold: float, note: str = "", about: str = ""
+        self,
+        claim: str,
+        value: float,
+        op: str,
+        threshold: float,
+        note: str = "",
+        about: str = "",
+        kind: str | None = None,
     ) -> bool:
         """Record ``value op threshold``; a non-finite value never holds.
 
         ``about`` names the catalog section (claim) the check supports; by
-        default the section named after the notebook.
+        default the section named after the notebook. ``kind`` is ``"law"``
+        (evidence for a sentence of that claim: some breakage of the science
+        must turn it ✗) or ``"consistency"`` (an implementation identity).
         """
         if op not in _OPS:
             raise ValueError(f"op must be one of {sorted(_OPS)}; got {op!r}")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
         value = float(value)
         holds = bool(math.isfinite(value) and _OPS[op](value, float(threshold)))
         self.items.append(
@@ -90,6 +105,7 @@ class Claims:
                 note,
                 about or self.notebook,
                 _current_cell(),
+                kind,
             )
         )
         return holds
