@@ -14,8 +14,9 @@ specialised parts: ``fa_core.theory`` (every closed form), ``fa_core.linalg``
 (Haar draws, SPD square roots, bases and angles), ``fa_core.metrics``
 (recorders and trajectory fits), ``fa_core.network`` (the data operator and
 activations), ``fa_core.inputs`` (network inputs, whitening and the linear
-teacher of a data set) and ``fa_core.rules_beyond`` (feedback rules beyond the paper). NumPy is the only dependency: importing fa_core never
-loads matplotlib or the notebook tooling (that is the ``companion`` package).
+teacher of a data set) and ``fa_core.rules_beyond`` (feedback rules beyond
+the paper). NumPy is the only dependency: importing fa_core never loads
+matplotlib or the notebook tooling (that is the ``companion`` package).
 """
 
 from . import inputs, linalg, metrics, network, rules_beyond, theory
@@ -23,10 +24,11 @@ from .deep import train_deep
 from .factorization import train
 from .inputs import gaussian_inputs, whitened_inputs
 from .linalg import principal_angles, subspace_overlap
-from .loop import DivergenceError, Run
+from .loop import DivergenceError
 from .network import train_network
 from .rules import RULES, Rule
 from .rules_beyond import kolen_pollack, with_weight_decay
+from .run import Run
 from .start import Start, starting_point, streams
 from .sweep import SweepError, grid, sweep
 from .targets import (

@@ -23,11 +23,12 @@ from itertools import accumulate
 
 import numpy as np
 
-from .factorization import resolve_start
 from .linalg import sq_norms
-from .loop import Run, record_loop, settings
+from .loop import record_loop
 from .rules import Rule, get_rule
-from .start import Start
+from .run import Run
+from .settings import settings
+from .start import Start, resolve_start
 from .targets import as_target
 
 
@@ -54,22 +55,32 @@ def deep_step(Y, Zs, feedback, rule: str, eta: float, lam: float = 0.0):
     E = Y - prefix[-1]
     new = []
     for l in range(L):
-        back = E if l == L - 1 else E @ _carrier(Zs, feedback, rule, l).mT
-        grad = back if l == 0 else prefix[l - 1].mT @ back
+        if l == L - 1:
+            back = E
+        else:
+            back = E @ carrier(Zs, feedback, rule, l).mT
+        if l == 0:
+            grad = back
+        else:
+            grad = prefix[l - 1].mT @ back
         Zl = Zs[l] + eta * grad
-        new.append(Zl - (eta * lam) * Zs[l] if lam else Zl)
+        if lam:
+            Zl = Zl - (eta * lam) * Zs[l]
+        new.append(Zl)
     return new
 
 
-def _carrier(Zs, feedback, rule, l):
-    """The matrix that carries the error from the output back to layer l's output."""
+def carrier(Zs, feedback, rule: str, l: int) -> np.ndarray:
+    """The matrix G_l that carries the error from the output back to layer l's output (0-based l).
+
+    Z_{l+2}⋯Z_L for "gd", B_{l+2}⋯B_L for "fa" (``feedback[j]`` is B_{j+2}),
+    and D_{l+1} for "dfa" (``feedback[j]`` is D_{j+1}).
+    """
     if rule == "gd":
         return reduce(np.matmul, Zs[l + 1 :])
     if rule == "fa":
-        return reduce(
-            np.matmul, feedback[l:]
-        )  # feedback[j] is B_{j+2}; layer l (0-based) needs B_{l+2} … B_L
-    return feedback[l]  # dfa: D_{l+1}
+        return reduce(np.matmul, feedback[l:])
+    return feedback[l]
 
 
 def train_deep(
@@ -114,10 +125,10 @@ def train_deep(
         ``run.feedback`` the fixed feedback (see :class:`fa_core.Start`).
     """
     t = as_target(target_or_Y)
-    cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
+    cfg = settings(rule, steps, eta, record, record_at, tol)
     if cfg.names != ("error",):
         raise ValueError(f"record: train_deep records only 'error'; got {list(record)}")
-    name, carrier, lam = deep_form(cfg.rule)
+    name, carrier_rule, lam = deep_form(cfg.rule)
     start = resolve_start(
         start,
         t.n,
@@ -128,7 +139,7 @@ def train_deep(
         feedback_scale,
         scale=float(t.s[0]),
         depth=depth,
-        rule=carrier,
+        rule=carrier_rule,
     )
     Y, feedback = t.Y, list(start.feedback)
     err = np.empty((len(start.seeds), cfg.at.size))
@@ -140,7 +151,7 @@ def train_deep(
 
     Zs, j = record_loop(
         list(start.layers),
-        lambda Zs, step: deep_step(Y, Zs, feedback, carrier, cfg.eta, lam),
+        lambda Zs, step: deep_step(Y, Zs, feedback, carrier_rule, cfg.eta, lam),
         measure,
         steps=cfg.steps,
         at=cfg.at,

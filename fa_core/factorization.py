@@ -1,15 +1,24 @@
-"""The matrix-factorization trainer :func:`train`: Y ≈ Z W, all seeds at once."""
+"""The matrix-factorization trainer :func:`train`: Y ≈ Z W, all seeds at once.
+
+Its call path runs forward, each module once: the target
+(:mod:`fa_core.targets`), the keywords (:mod:`fa_core.settings`), the start
+(:mod:`fa_core.start`), the engine's operator (:mod:`fa_core.reduced` or
+:mod:`fa_core.operators`), the loop (:mod:`fa_core.loop`), the rule's step
+(:mod:`fa_core.rules`) and the result (:mod:`fa_core.run`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from ._checks import one_of
-from .loop import Run, check_start_scale, run_loop, settings
-from .operators import DenseY, ReducedY
-from .reduced import compress
+from .loop import run_loop
+from .operators import DenseY
+from .reduced import ReducedY, compress
 from .rules import Rule
-from .start import Start, as_seeds, per_seed, starting_point
+from .run import Run
+from .settings import settings
+from .start import Start, resolve_start
 from .targets import as_target
 
 ENGINE_CHOICES = ("auto", "reduced", "dense")
@@ -101,7 +110,9 @@ def train(
     Z' = Z + η E Wᵀ and W' = W + η Zᵀ E, for FA Z' = Z + η E Bᵀ, with E = Y − ZW.
     """
     t = as_target(target_or_Y)
-    cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
+    cfg = settings(rule, steps, eta, record, record_at, tol)
+    engine = choose_engine(engine, cfg.rule)
+    scale = float(t.s[0])
     start = resolve_start(
         start,
         t.n,
@@ -110,28 +121,27 @@ def train(
         seeds,
         init_scale,
         feedback_scale,
-        scale=float(t.s[0]),
+        scale=scale,
         B=B,
         Z0=Z0,
         W0=W0,
     )
-    engine = choose_engine(engine, cfg.rule)
-    state, basis = (start.Z0, start.W0, start.B), None
     if engine == "reduced":
-        *state, basis, s_reduced, dropped = compress(t.U, t.s, t.V, *state)
+        Z, W, Bm, basis, s_reduced, dropped = compress(t.U, t.s, t.V, start.Z0, start.W0, start.B)
         Y = ReducedY(s_reduced, dropped)
     else:
+        Z, W, Bm, basis = start.Z0, start.W0, start.B, None
         Y = DenseY(t.Y)
     metrics, at, (Z, W, Bm) = run_loop(
         Y,
-        tuple(state),
+        (Z, W, Bm),
         cfg.rule,
         cfg.eta,
         steps=cfg.steps,
         names=cfg.names,
         at=cfg.at,
         sq_norm=t.sq_norm,
-        scale=float(t.s[0]),
+        scale=scale,
         tol=cfg.tol,
         progress=progress,
     )
@@ -148,57 +158,6 @@ def train(
         (Bm,),
         basis,
     )
-
-
-def resolve_start(
-    start: Start | None,
-    n: int,
-    m: int,
-    r: int,
-    seeds,
-    init_scale,
-    feedback_scale,
-    *,
-    scale: float,
-    depth: int = 2,
-    rule: str = "fa",
-    **explicit,
-) -> Start:
-    """The given ``start`` (checked against the shapes), or a fresh :func:`starting_point`.
-
-    ``explicit`` holds the B, Z0 and W0 a caller passed (None if not). A drawn
-    start larger than the target (``scale`` ≈ ‖Y‖₂) raises a :class:`ScaleWarning`.
-    """
-    if start is None:
-        if explicit.get("Z0") is None and explicit.get("W0") is None:
-            check_start_scale(max(per_seed(init_scale, "init_scale", len(as_seeds(seeds)))), scale)
-        return starting_point(
-            n,
-            m,
-            r,
-            seeds,
-            init_scale=init_scale,
-            feedback_scale=feedback_scale,
-            depth=depth,
-            rule=rule,
-            **explicit,
-        )
-    if not isinstance(start, Start):
-        raise TypeError(
-            f"start must be a fa_core.Start (see fa_core.starting_point); got {type(start).__name__}"
-        )
-    given = [k for k, v in explicit.items() if v is not None]
-    if given:
-        raise ValueError(
-            f"start already fixes {given}; pass them to fa_core.starting_point instead"
-        )
-    if start.Z0.shape[1:] != (n, r) or start.W0.shape[-1] != m or len(start.layers) != depth:
-        raise ValueError(
-            f"start has {len(start.layers)} layers, Z0 of shape {start.Z0.shape[1:]} and W0 with "
-            f"{start.W0.shape[-1]} columns; this problem needs {depth} layers, Z0 of shape {(n, r)} "
-            f"and {m} columns"
-        )
-    return start
 
 
 def choose_engine(engine: str, rule: Rule) -> str:

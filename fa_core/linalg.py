@@ -153,8 +153,12 @@ def chunked(f, per_item: int, *args: np.ndarray) -> np.ndarray:
 
 
 def sq_norms(M: np.ndarray) -> np.ndarray:
-    """‖M_s‖²_F for each matrix of a stack, shape (..., i, j) → (...)."""
-    return np.einsum("...ij,...ij->...", M, M)
+    """‖M_s‖²_F for each matrix of a stack, shape (..., i, j) → (...).
+
+    Each matrix's sum is the same whatever else is in the stack (``np.einsum``
+    sums in an order that depends on the stack), so a batch equals a loop.
+    """
+    return np.sum(M * M, axis=(-2, -1))
 
 
 def batched_sq_norm(residual, per_item: int, *args: np.ndarray) -> np.ndarray:

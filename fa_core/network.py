@@ -21,16 +21,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import as_finite_array, one_of, positive_float, positive_int
-from .factorization import resolve_start
 from .linalg import batched_sq_norm
-from .loop import Run, run_loop, settings
+from .loop import run_loop
 from .operators import remember_last
 from .rules import Rule
-from .start import Start, streams
+from .run import Run
+from .settings import settings
+from .start import Start, resolve_start, streams
 
-# With moments, a GD step forms Xᵀe/N (n×m per seed) when n·m is at most this: three products
-# instead of seven, faster while a step costs Python time rather than arithmetic (measured: 11%
-# faster at n·m = 600, 22% slower at 4096).
+# With moments, both products of a step use Xᵀe/N (n×m per seed, formed once per (Z, W)) when
+# n·m is at most this: three products instead of seven, faster while a step costs Python time
+# rather than arithmetic (measured for GD: 11% faster at n·m = 600, 22% slower at 4096).
 RESIDUAL_UP_TO = 1024
 
 
@@ -47,7 +48,7 @@ ACTIVATIONS = {
 
 
 class DataY:
-    """A target seen through data: the network's forward and backward passes.
+    """A target seen through data: the network's forward and backward passes; a TargetOperator.
 
     Parameters
     ----------
@@ -77,14 +78,15 @@ class DataY:
         self.N = X.shape[-2]
         self.sigma, self.dsigma = ACTIVATIONS[activation]
         self.moments = (X.mT @ X / self.N, X.mT @ T / self.N) if moments else None
-        if moments:  # Σ̂ Z serves both products of a step; FA's Σ̂_xt Bᵀ serves every step
-            # A F for one A and a stack F is taken as (Fᵀ Aᵀ)ᵀ: numpy multiplies a stack by one matrix on
-            # the right in one pass, but by one on the left matrix by matrix (measured 1.4x at n = 30).
+        if moments:
+            # Σ̂ Z serves both products of a step, and FA's Σ̂_xt Bᵀ every step. A F for one A
+            # and a stack F is taken as (Fᵀ Aᵀ)ᵀ: numpy multiplies a stack by one matrix on the
+            # right in one pass, but by one on the left matrix by matrix (measured 1.4x at n = 30).
             Sxx_t, Sxt_t = (M.mT.copy() for M in self.moments)
             self._Sxx_Z = remember_last(lambda Z: (Z.mT @ Sxx_t).mT)
             self._Sxt_Ft = remember_last(lambda F: (F @ Sxt_t).mT)
         self._last = None  # (Z, W, XZ, σ(XZ), e) of the latest forward pass
-        self._last_M = None  # (Z, W, Xᵀe/N) of the latest GD step with moments
+        self._last_residual = None  # (Z, W, Xᵀe/N) of the latest step with moments
 
     def _forward(self, Z: np.ndarray, W: np.ndarray):
         """XZ, σ(XZ) and e = T − σ(XZ)W, computed once per (Z, W).
@@ -102,10 +104,14 @@ class DataY:
 
     def _moment_residual(self, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Xᵀe/N = XᵀT/N − Σ̂ZW, shape (S, n, m), computed once per (Z, W) as :meth:`_forward` is."""
-        last = self._last_M
+        last = self._last_residual
         if last is None or last[0] is not Z or last[1] is not W:
-            last = self._last_M = (Z, W, self.moments[1] - self._Sxx_Z(Z) @ W)
+            last = self._last_residual = (Z, W, self.moments[1] - self._Sxx_Z(Z) @ W)
         return last[2]
+
+    def _forms_residual(self, Z: np.ndarray, W: np.ndarray) -> bool:
+        """True if the moment products go through Xᵀe/N: n·m at most :data:`RESIDUAL_UP_TO`."""
+        return Z.shape[-2] * W.shape[-1] <= RESIDUAL_UP_TO
 
     def hidden(self, Z: np.ndarray) -> np.ndarray:
         """Hidden activity σ(XZ), shape (S, N, r)."""
@@ -121,9 +127,7 @@ class DataY:
     def E_Ft(self, Z: np.ndarray, W: np.ndarray, F: np.ndarray) -> np.ndarray:
         """Xᵀ[(e Fᵀ) ⊙ σ′(XZ)] / N: the error sent back through Fᵀ to the first layer, shape (S, n, r)."""
         if self.moments:
-            if (
-                F is W and Z.shape[-2] * W.shape[-1] <= RESIDUAL_UP_TO
-            ):  # GD: Xᵀe/N serves both of its products
+            if self._forms_residual(Z, W):
                 return self._moment_residual(Z, W) @ F.mT
             return self._Sxt_Ft(F) - self._Sxx_Z(Z) @ (W @ F.mT)
         U, _, E = self._forward(Z, W)
@@ -132,12 +136,11 @@ class DataY:
             back *= self.dsigma(U)
         return self.X.mT @ back / self.N
 
-    def Gt_E(self, G: np.ndarray, Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+    def Gt_E(self, Z: np.ndarray, W: np.ndarray, G: np.ndarray) -> np.ndarray:
         """σ(XG)ᵀ e / N: the second layer's update with hidden activity σ(XG), shape (S, r, m)."""
         if self.moments:
-            last = self._last_M
-            if last is not None and last[0] is Z and last[1] is W:
-                return G.mT @ last[2]
+            if self._forms_residual(Z, W):
+                return G.mT @ self._moment_residual(Z, W)
             return G.mT @ self.moments[1] - (G.mT @ self._Sxx_Z(Z)) @ W
         E = self.E(Z, W)
         return self.hidden(G).mT @ E / self.N
@@ -226,11 +229,11 @@ def train_network(
         raise ValueError(
             "T must not be all zero (in any data set): every error would be relative to ‖T‖ = 0"
         )
-    cfg = settings(rule, steps, eta, seeds, record, record_at, tol)
-    sq_norm = float(sq_norm) if X.ndim == 2 else sq_norm
-    scale = float(
-        np.sqrt(np.max(sq_norm))
-    )  # √(‖T‖²/N) of the largest data set, for the start and divergence
+    cfg = settings(rule, steps, eta, record, record_at, tol)
+    if X.ndim == 2:
+        sq_norm = float(sq_norm)
+    # √(‖T‖²/N) of the largest data set: the target's scale, for the start and divergence
+    scale = float(np.sqrt(np.max(sq_norm)))
     start = resolve_start(
         start, n, m, r, seeds, init_scale, feedback_scale, scale=scale, B=B, Z0=Z0, W0=W0
     )
@@ -240,10 +243,8 @@ def train_network(
             f"got {X.shape[0]}"
         )
     eta = cfg.eta
-    linear = activation == "linear"
-    full = DataY(
-        X, T, moments=linear, activation=activation
-    )  # linear: gradients from XᵀX/N and XᵀT/N
+    # a linear network takes its full-batch gradients from XᵀX/N and XᵀT/N
+    full = DataY(X, T, moments=activation == "linear", activation=activation)
     update_op = None
     if batch_size is not None:
         b = positive_int(batch_size, "batch_size", high=N)
@@ -251,7 +252,10 @@ def train_network(
     eta_at = None
     if eta_decay is not None:
         decay = positive_float(eta_decay, "eta_decay")
-        eta_at = lambda step: eta / (1.0 + step / decay)  # noqa: E731
+
+        def eta_at(step: int) -> float:
+            return eta / (1.0 + step / decay)
+
     metrics, at, (Z, W, Bm) = run_loop(
         full,
         (start.Z0, start.W0, start.B),

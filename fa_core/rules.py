@@ -1,9 +1,15 @@
-"""Update rules: one short pure function per rule.
+"""Update rules with a name: one short pure function per rule, and the registry :data:`RULES`.
 
 Each step maps ``(Y, Z, W, B, eta) -> (Z, W, B)`` on batched arrays
-(Z: (S, n, r), W and B: (S, r, m)). ``Y`` is a target operator from
-:mod:`fa_core.operators`, so the same function runs in the dense and in the
-reduced coordinates. The loss is L = ½‖Y - ZW‖²_F and E = Y - ZW.
+(Z: (S, n, r), W and B: (S, r, m)). ``Y`` is a
+:class:`fa_core.operators.TargetOperator`, so the same function runs in the
+dense coordinates, the reduced ones and on a network's samples. The loss is
+L = ½‖Y - ZW‖²_F and E = Y - ZW.
+
+The paper's rules (``"gd"``, ``"fa"``, ``"fa_star"``, ``"dfa"``) and the two
+named rules beyond it (``"drtp"``, ``"sign_symmetry"``) are defined here and
+registered in :data:`RULES`, written out once below. Rules built from other
+rules (weight decay, Kolen-Pollack) are made by :mod:`fa_core.rules_beyond`.
 """
 
 from __future__ import annotations
@@ -14,11 +20,25 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _step(X: np.ndarray, eta: float, update: np.ndarray) -> np.ndarray:
-    """X + eta * update, computed in place in ``update`` (a fresh array owned by the rule).
+def take_step(X: np.ndarray, eta: float, update: np.ndarray) -> np.ndarray:
+    """``X + eta * update``, computed in place in ``update`` (a fresh array owned by the rule).
 
     Same arithmetic as the expression, bit for bit, without two temporaries
     the size of X; at large k the step is memory-bound, so this matters.
+
+    Parameters
+    ----------
+    X : ndarray
+        The current value of a layer.
+    eta : float
+        Step size.
+    update : ndarray, shape of X
+        The update direction; overwritten with the result.
+
+    Returns
+    -------
+    ndarray
+        ``update`` itself, now holding X + η · update.
     """
     update *= eta
     update += X
@@ -32,7 +52,9 @@ def gd_step(Y, Z, W, B, eta: float):
     -----
     Z ← Z + η E Wᵀ,  W ← W + η Zᵀ E,  both with E = Y - Z W at the old (Z, W).
     """
-    return _step(Z, eta, Y.E_Ft(Z, W, W)), _step(W, eta, Y.Gt_E(Z, Z, W)), B
+    Z1 = take_step(Z, eta, Y.E_Ft(Z, W, W))
+    W1 = take_step(W, eta, Y.Gt_E(Z, W, Z))
+    return Z1, W1, B
 
 
 def fa_step(Y, Z, W, B, eta: float):
@@ -42,7 +64,9 @@ def fa_step(Y, Z, W, B, eta: float):
     -----
     Z ← Z + η E Bᵀ,  W ← W + η Zᵀ E,  with E = Y - Z W at the old (Z, W).
     """
-    return _step(Z, eta, Y.E_Ft(Z, W, B)), _step(W, eta, Y.Gt_E(Z, Z, W)), B
+    Z1 = take_step(Z, eta, Y.E_Ft(Z, W, B))
+    W1 = take_step(W, eta, Y.Gt_E(Z, W, Z))
+    return Z1, W1, B
 
 
 def fa_star_step(Y, Z, W, B, eta: float):
@@ -58,8 +82,10 @@ def fa_star_step(Y, Z, W, B, eta: float):
     The paper's FA* is "a closely related variant of FA"; its exact form is
     not available to us, and this is our reconstruction.
     """
-    Z1 = _step(Z, eta, Y.E_Ft(Z, W, B))
-    return Z1, _step(W, eta, Y.Gt_E(0.5 * (Z + Z1), Z, W)), B
+    Z1 = take_step(Z, eta, Y.E_Ft(Z, W, B))
+    midpoint = 0.5 * (Z + Z1)
+    W1 = take_step(W, eta, Y.Gt_E(Z, W, midpoint))
+    return Z1, W1, B
 
 
 def balance(Z, W, B):
@@ -119,7 +145,54 @@ def feedback_direction(Y, Z, W, B):
     return Y.E_Ft(Z, W, B)
 
 
-# Every rule by name; :mod:`fa_core.rules_beyond` adds the rules beyond the paper.
+def drtp_step(Y, Z, W, B, eta: float):
+    """Direct random target projection: Z follows the target, not the error.
+
+    Notes
+    -----
+    Z' = Z + η Y Bᵀ,  W' = W + η Zᵀ E. From zero init col(Z) = col(Y Bᵀ), FA's
+    subspace, at every step. In this linear setting Z = t η Y Bᵀ grows without
+    bound, so W's effective step η λ_max(ZᵀZ) eventually exceeds 2 and training
+    diverges (fa_core raises DivergenceError); the rule is meant for bounded,
+    sign-based targets in nonlinear networks. Source: Frenkel et al. 2019.
+    """
+    Z1 = take_step(Z, eta, target_direction(Y, Z, W, B))
+    W1 = take_step(W, eta, Y.Gt_E(Z, W, Z))
+    return Z1, W1, B
+
+
+def target_direction(Y, Z, W, B):
+    """Y Bᵀ in Z's coordinates: the operator's E Bᵀ at Z = 0."""
+    return Y.E_Ft(np.zeros_like(Z), W, B)
+
+
+def sign_feedback(W: np.ndarray) -> np.ndarray:
+    """mean|W| · sign(W): sign symmetry's feedback, magnitude-matched to W."""
+    return np.mean(np.abs(W), axis=(-2, -1), keepdims=True) * np.sign(W)
+
+
+def sign_symmetry_step(Y, Z, W, B, eta: float):
+    """Sign symmetry: the feedback is sign(W) at each step, magnitude-matched.
+
+    Notes
+    -----
+    B_t = mean|W_t| · sign(W_t),  Z' = Z + η E B_tᵀ,  W' = W + η Zᵀ E. The scale
+    mean|W| makes ‖B_t‖ ≈ ‖W_t‖ (plain sign(W) would multiply Z's step size by
+    ~1/|w|). Entrywise sign is not orthogonally equivariant, so this rule runs
+    on the dense engine only. Source: Liao, Leibo & Poggio 2016.
+    """
+    Bt = sign_feedback(W)
+    Z1 = take_step(Z, eta, Y.E_Ft(Z, W, Bt))
+    W1 = take_step(W, eta, Y.Gt_E(Z, W, Z))
+    return Z1, W1, Bt
+
+
+def sign_symmetry_direction(Y, Z, W, B):
+    """E B_tᵀ with sign symmetry's feedback B_t = mean|W| · sign(W)."""
+    return Y.E_Ft(Z, W, sign_feedback(W))
+
+
+# Every rule by name: the paper's four, then the two beyond it.
 RULES: dict[str, Rule] = {
     "gd": Rule(
         "gd",
@@ -156,6 +229,22 @@ RULES: dict[str, Rule] = {
         True,
         "Nøkland 2016 (DFA)",
         deep=("dfa", 0.0),
+    ),
+    "drtp": Rule(
+        "drtp",
+        drtp_step,
+        target_direction,
+        None,
+        True,
+        "Frenkel et al. 2019 (DRTP)",
+    ),
+    "sign_symmetry": Rule(
+        "sign_symmetry",
+        sign_symmetry_step,
+        sign_symmetry_direction,
+        None,
+        False,
+        "Liao, Leibo & Poggio 2016 (sign symmetry, magnitude-matched)",
     ),
 }
 

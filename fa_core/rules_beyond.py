@@ -1,15 +1,36 @@
 """Feedback rules beyond the paper, each with its source.
 
-They plug into every trainer like the paper's rules; the ones with a name
-are registered in :data:`fa_core.rules.RULES`. None of them conserves the
-quantity FA conserves, so they declare no invariant.
+They plug into every trainer like the paper's rules. The two with a fixed
+name, DRTP (``"drtp"``) and sign symmetry (``"sign_symmetry"``), are defined
+in :mod:`fa_core.rules` next to the paper's and registered there in
+:data:`fa_core.RULES`; their functions are importable from here too. This
+module builds rules from other rules (:func:`with_weight_decay`,
+:func:`kolen_pollack`) and draws correlated feedback. None of them conserves
+the quantity FA conserves, so they declare no invariant.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .rules import RULES, Rule, _step, feedback_direction, get_rule
+from .rules import (
+    Rule,
+    drtp_step,
+    get_rule,
+    sign_feedback,
+    sign_symmetry_step,
+    target_direction,
+)
+
+__all__ = [
+    "with_weight_decay",
+    "kolen_pollack",
+    "correlated_feedback",
+    "drtp_step",
+    "target_direction",
+    "sign_feedback",
+    "sign_symmetry_step",
+]
 
 
 def with_weight_decay(rule: str | Rule, lam) -> Rule:
@@ -33,9 +54,15 @@ def with_weight_decay(rule: str | Rule, lam) -> Rule:
 
     def step(Y, Z, W, B, eta):
         Z1, W1, B1 = base.step(Y, Z, W, B, eta)
-        return Z1 - (eta * _per_seed(lam, Z)) * Z, W1 - (eta * lam) * W, B1
+        Z1 = Z1 - (eta * _per_seed(lam, Z)) * Z
+        W1 = W1 - (eta * lam) * W
+        return Z1, W1, B1
 
-    deep = None if base.deep is None or np.ndim(lam) else (base.deep[0], base.deep[1] + lam)
+    if base.deep is None or np.ndim(lam):
+        deep = None  # train_deep takes one λ for the whole batch
+    else:
+        carrier, base_lam = base.deep
+        deep = (carrier, base_lam + lam)
     return Rule(
         f"{base.name}+wd({_label(lam)})",
         step,
@@ -64,9 +91,11 @@ def kolen_pollack(lam) -> Rule:
     lam = _decay(lam)
 
     def step(Y, Z, W, B, eta):
-        dW = Y.Gt_E(Z, Z, W)
+        dW = Y.Gt_E(Z, W, Z)
         Z1 = Z + eta * (Y.E_Ft(Z, W, B) - _per_seed(lam, Z) * Z)
-        return Z1, W + eta * (dW - lam * W), B + eta * (dW - lam * B)
+        W1 = W + eta * (dW - lam * W)
+        B1 = B + eta * (dW - lam * B)
+        return Z1, W1, B1
 
     return Rule(
         f"kolen_pollack({_label(lam)})",
@@ -76,44 +105,6 @@ def kolen_pollack(lam) -> Rule:
         True,
         "Akrout et al. 2019 (Kolen-Pollack)",
     )
-
-
-def drtp_step(Y, Z, W, B, eta: float):
-    """Direct random target projection: Z follows the target, not the error.
-
-    Notes
-    -----
-    Z' = Z + η Y Bᵀ,  W' = W + η Zᵀ E. From zero init col(Z) = col(Y Bᵀ), FA's
-    subspace, at every step. In this linear setting Z = t η Y Bᵀ grows without
-    bound, so W's effective step η λ_max(ZᵀZ) eventually exceeds 2 and training
-    diverges (fa_core raises DivergenceError); the rule is meant for bounded,
-    sign-based targets in nonlinear networks. Source: Frenkel et al. 2019.
-    """
-    return _step(Z, eta, target_direction(Y, Z, W, B)), _step(W, eta, Y.Gt_E(Z, Z, W)), B
-
-
-def target_direction(Y, Z, W, B):
-    """Y Bᵀ in Z's coordinates: the operator's E Bᵀ at Z = 0."""
-    return Y.E_Ft(np.zeros_like(Z), W, B)
-
-
-def sign_feedback(W: np.ndarray) -> np.ndarray:
-    """mean|W| · sign(W): sign symmetry's feedback, magnitude-matched to W."""
-    return np.mean(np.abs(W), axis=(-2, -1), keepdims=True) * np.sign(W)
-
-
-def sign_symmetry_step(Y, Z, W, B, eta: float):
-    """Sign symmetry: the feedback is sign(W) at each step, magnitude-matched.
-
-    Notes
-    -----
-    B_t = mean|W_t| · sign(W_t),  Z' = Z + η E B_tᵀ,  W' = W + η Zᵀ E. The scale
-    mean|W| makes ‖B_t‖ ≈ ‖W_t‖ (plain sign(W) would multiply Z's step size by
-    ~1/|w|). Entrywise sign is not orthogonally equivariant, so this rule runs
-    on the dense engine only. Source: Liao, Leibo & Poggio 2016.
-    """
-    Bt = sign_feedback(W)
-    return _step(Z, eta, Y.E_Ft(Z, W, Bt)), _step(W, eta, Y.Gt_E(Z, Z, W)), Bt
 
 
 def correlated_feedback(W0: np.ndarray, G: np.ndarray, rho: float) -> np.ndarray:
@@ -133,11 +124,8 @@ def correlated_feedback(W0: np.ndarray, G: np.ndarray, rho: float) -> np.ndarray
 def _decay(lam) -> float | np.ndarray:
     """λ as a float, or one per seed as an array of shape (S, 1, 1)."""
     try:
-        a = (
-            None
-            if isinstance(lam, (bool, str)) or np.iscomplexobj(lam)
-            else np.asarray(lam, dtype=float)
-        )
+        refused = isinstance(lam, (bool, str)) or np.iscomplexobj(lam)
+        a = None if refused else np.asarray(lam, dtype=float)
     except (TypeError, ValueError):
         a = None
     if a is None or a.ndim > 1 or a.size == 0 or not np.all(np.isfinite(a) & (a >= 0)):
@@ -159,18 +147,3 @@ def _per_seed(lam, Z: np.ndarray):
 
 def _label(lam) -> str:
     return f"{lam:g}" if np.ndim(lam) == 0 else "per seed"
-
-
-RULES.update(
-    {
-        "drtp": Rule("drtp", drtp_step, target_direction, None, True, "Frenkel et al. 2019 (DRTP)"),
-        "sign_symmetry": Rule(
-            "sign_symmetry",
-            sign_symmetry_step,
-            lambda Y, Z, W, B: feedback_direction(Y, Z, W, sign_feedback(W)),
-            None,
-            False,
-            "Liao, Leibo & Poggio 2016 (sign symmetry, magnitude-matched)",
-        ),
-    }
-)

@@ -1,13 +1,20 @@
-"""Where training starts: seed streams and the starting point as a value.
+"""Where training starts: seed streams, the starting point as a value, and its checks.
 
 For seed i, :func:`streams` spawns independent generators from
 ``SeedSequence(i)``: ``"target"``, ``"init"`` (Z₀, W₀) and ``"feedback"`` (B).
-So GD and FA with the same seed start from the same Z₀ and W₀, and a batch of
-seeds equals a loop over them, bit for bit.
+So GD and FA with the same seed start from the same Z₀ and W₀, and the start
+of a batch of seeds is the starts of its seeds stacked, bit for bit.
+
+Every trainer gets its start from :func:`resolve_start`: a given
+:class:`Start` checked against the problem and the rule, or a fresh draw by
+:func:`starting_point`, after checking the target's scale
+(:func:`check_target_scale`) and the start's size against it
+(:func:`check_start_scale`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -25,6 +32,11 @@ from ._checks import (
 )
 
 STREAMS = ("target", "init", "feedback")
+
+# The range of ‖Y‖₂ a trainer accepts. Inside it, ‖Y‖²_F times rounding-level
+# relative errors (1e-32) and times DIVERGENCE_FACTOR (1e8) both stay normal
+# float64 numbers (between 2.2e-308 and 1.8e308) with a wide margin.
+TARGET_SCALE_RANGE = (1e-100, 1e100)
 
 
 def streams(seed: int, names: Sequence[str] = STREAMS) -> dict[str, np.random.Generator]:
@@ -96,8 +108,8 @@ class Start:
     layers : tuple of ndarray
         Z₀ (S, n, r), then any middle layers (S, r, r), then W₀ (S, r, m).
     feedback : tuple of ndarray
-        Two layers: ``(B,)``, shape (S, r, m). Deep: B₂ … B_L (layer-wise FA),
-        D₁ … D_{L−1} (DFA, each (S, r, m)) or nothing (GD).
+        Two layers: ``(B,)``, shape (S, r, m). Deep: B₂ … B_L (layer-wise FA,
+        and GD, which never reads them), or D₁ … D_{L−1} (DFA, each (S, r, m)).
     direct : bool
         True for DFA's direct feedback D₁ … D_{L−1}.
     """
@@ -125,11 +137,14 @@ def first_feedback(feedback: tuple, direct: bool = False) -> np.ndarray:
     """The matrix G that carries the output error back to the first layer, shape (S, r, m).
 
     B for two layers, B₂⋯B_L for layer-wise FA, D₁ for DFA. From a zero start
-    the first layer's range stays in col(Y Gᵀ).
+    the first layer's range stays in col(Y Gᵀ). GD reads no feedback; its start
+    carries the one FA draws for the same seed, at every depth, as a control.
     """
     if not feedback:
-        raise ValueError("there is no feedback matrix: rule 'gd' on a deep factorization uses none")
-    return feedback[0] if direct else reduce(np.matmul, feedback)
+        raise ValueError("feedback must hold at least one matrix; got none")
+    if direct:
+        return feedback[0]
+    return reduce(np.matmul, feedback)
 
 
 def _batch(x, name: str, shape: tuple[int, int], S: int) -> np.ndarray:
@@ -185,8 +200,9 @@ def starting_point(
         Two layers only: explicit matrices (one, or one per seed) replace the draws.
     depth : int
         Number of factors L >= 2. For L > 2 the middle layers are r×r.
-    rule : {"fa", "dfa", "gd"}
-        Deep only: which feedback to draw (B₂ … B_L, D₁ … D_{L−1}, or none).
+    rule : {"fa", "dfa", "gd"}, default="fa"
+        Deep only: which feedback to draw (B₂ … B_L for "fa" and "gd",
+        D₁ … D_{L−1} for "dfa"). GD never reads its feedback.
 
     Returns
     -------
@@ -232,11 +248,11 @@ def _deep_start(seeds, n, m, r, depth, rule, scales, feedback_scale) -> Start:
         for l in order:
             Zs[l] = _gaussian(g["init"], shapes[l], scale, fans[l])
         Fs = []
-        if rule == "fa":
-            for l in range(depth - 1, 0, -1):  # B_L first, so depth 2 draws the two-layer B
-                Fs.insert(0, _gaussian(g["feedback"], shapes[l], feedback_scale, fans[l]))
-        elif rule == "dfa":
+        if rule == "dfa":
             Fs = [_gaussian(g["feedback"], (r, m), feedback_scale, m) for _ in range(depth - 1)]
+        else:  # "fa", and "gd", which never reads it: B_L first, as at depth 2
+            for l in range(depth - 1, 0, -1):
+                Fs.insert(0, _gaussian(g["feedback"], shapes[l], feedback_scale, fans[l]))
         layers.append(Zs)
         feedback.append(Fs)
     return Start(
@@ -245,3 +261,128 @@ def _deep_start(seeds, n, m, r, depth, rule, scales, feedback_scale) -> Start:
         tuple(np.stack(fs) for fs in zip(*feedback)),
         direct=rule == "dfa",
     )
+
+
+def feedback_shapes(n: int, m: int, r: int, depth: int, rule: str) -> list[tuple[int, int]]:
+    """The shapes of the feedback matrices a start for ``rule`` at ``depth`` holds (see :class:`Start`)."""
+    if depth == 2:
+        return [(r, m)]
+    if rule == "dfa":
+        return [(r, m)] * (depth - 1)
+    return [(r, r)] * (depth - 2) + [(r, m)]
+
+
+class ScaleWarning(UserWarning):
+    """The random start is larger than the target, so the run measures the start, not the target."""
+
+
+def check_target_scale(scale: float, name: str = "Y") -> None:
+    """Refuse a target whose size ``scale`` (‖Y‖₂) is outside :data:`TARGET_SCALE_RANGE`.
+
+    Relative errors are scale-free, so such a target loses nothing by being
+    divided by its norm first; trained as it is, its squared errors would
+    underflow to 0 or overflow to inf.
+    """
+    low, high = TARGET_SCALE_RANGE
+    if not low <= scale <= high:
+        raise ValueError(
+            f"{name} has norm {scale:.3g}, outside [{low:g}, {high:g}], where its squared errors "
+            f"would underflow or overflow float64. Relative errors do not depend on the scale: "
+            f"train on {name} divided by its norm (make_target does this with normalize=True)."
+        )
+
+
+def check_start_scale(init_scale: float, scale: float) -> None:
+    """Warn when the drawn start's product ZW (about init_scale²) exceeds ‖Y‖₂ = ``scale``.
+
+    Then the first steps fit the start away rather than the target; under FA
+    the start also leaves a conserved offset C₀ that can make the error grow.
+    """
+    if init_scale**2 > scale:
+        warnings.warn(
+            f"init_scale={init_scale:g} is large for this target (‖Y‖₂ = {scale:.3g}): the start's "
+            f"product ZW is about init_scale² = {init_scale**2:.3g}. Use init_scale <= "
+            f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.",
+            ScaleWarning,
+            stacklevel=4,
+        )
+
+
+def resolve_start(
+    start: Start | None,
+    n: int,
+    m: int,
+    r: int,
+    seeds,
+    init_scale,
+    feedback_scale,
+    *,
+    scale: float,
+    depth: int = 2,
+    rule: str = "fa",
+    B=None,
+    Z0=None,
+    W0=None,
+) -> Start:
+    """The start a trainer runs from: ``start`` checked against the problem, or a fresh draw.
+
+    Parameters
+    ----------
+    start : Start or None
+        A start from :func:`starting_point`, or None to draw one.
+    n, m, r, seeds, init_scale, feedback_scale, depth, rule, B, Z0, W0
+        As in :func:`starting_point`; with a given ``start``, ``B``, ``Z0``
+        and ``W0`` must be None.
+    scale : float
+        The target's size ‖Y‖₂ (√(‖T‖²_F / N) for a network), checked by
+        :func:`check_target_scale`; a drawn start larger than it raises a
+        :class:`ScaleWarning`.
+
+    Returns
+    -------
+    Start
+    """
+    check_target_scale(scale)
+    if start is None:
+        seeds = as_seeds(seeds)  # once: a generator of seeds can be read only once
+        if Z0 is None and W0 is None:
+            check_start_scale(max(per_seed(init_scale, "init_scale", len(seeds))), scale)
+        return starting_point(
+            n,
+            m,
+            r,
+            seeds,
+            init_scale=init_scale,
+            feedback_scale=feedback_scale,
+            B=B,
+            Z0=Z0,
+            W0=W0,
+            depth=depth,
+            rule=rule,
+        )
+    if not isinstance(start, Start):
+        raise TypeError(
+            f"start must be a fa_core.Start (see fa_core.starting_point); got {type(start).__name__}"
+        )
+    given = [name for name, x in (("B", B), ("Z0", Z0), ("W0", W0)) if x is not None]
+    if given:
+        raise ValueError(
+            f"start already fixes {given}; pass them to fa_core.starting_point instead"
+        )
+    if start.Z0.shape[1:] != (n, r) or start.W0.shape[-1] != m or len(start.layers) != depth:
+        raise ValueError(
+            f"start has {len(start.layers)} layers, Z0 of shape {start.Z0.shape[1:]} and W0 with "
+            f"{start.W0.shape[-1]} columns; this problem needs {depth} layers, Z0 of shape {(n, r)} "
+            f"and {m} columns"
+        )
+    needed = feedback_shapes(n, m, r, depth, rule)
+    has = [F.shape[1:] for F in start.feedback]
+    direct = depth > 2 and rule == "dfa"
+    if has != needed or start.direct != direct:
+        kind = "direct " if start.direct else ""
+        raise ValueError(
+            f"start holds {kind}feedback of shapes {has}, but rule {rule!r} at depth {depth} needs "
+            f"{'direct ' if direct else ''}feedback of shapes {needed}: draw the start with "
+            f"fa_core.starting_point(..., depth={depth}, rule={rule!r})"
+        )
+    return start

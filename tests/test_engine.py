@@ -70,11 +70,12 @@ def test_same_seed_same_numbers_and_shared_start_across_rules(rank4):
     a = fa.train(rank4, 4, "fa", steps=100, eta=0.1, seeds=3, record=["cos_WB"])
     b = fa.train(rank4, 4, "fa", steps=100, eta=0.1, seeds=3, record=["cos_WB"])
     assert np.array_equal(a.error, b.error) and np.array_equal(a.Z, b.Z)
-    g = fa.train(rank4, 4, "gd", steps=0, eta=0.1, seeds=3)
-    f = fa.train(rank4, 4, "fa", steps=0, eta=0.1, seeds=3)
-    assert np.array_equal(g.Z, f.Z) and np.array_equal(g.W, f.W)
-    other = fa.train(rank4, 4, "fa", steps=0, eta=0.1, seeds=[5, 6, 7])
-    assert not np.array_equal(other.Z, f.Z)
+    g = fa.train(rank4, 4, "gd", steps=1, eta=0.1, seeds=3)
+    f = fa.train(rank4, 4, "fa", steps=1, eta=0.1, seeds=3)
+    assert np.array_equal(g.start.Z0, f.start.Z0) and np.array_equal(g.start.W0, f.start.W0)
+    assert np.array_equal(g.start.B, f.start.B)
+    other = fa.train(rank4, 4, "fa", steps=1, eta=0.1, seeds=[5, 6, 7])
+    assert not np.array_equal(other.start.Z0, f.start.Z0)
 
 
 def test_streams_are_independent_and_stable():
@@ -102,7 +103,7 @@ def test_tol_stops_early_and_says_where(rank4):
 
 
 def test_recorded_steps_default_to_log_spacing():
-    steps = fa.loop.log_steps(10000)
+    steps = fa.settings.log_steps(10000)
     assert steps[0] == 0 and steps[-1] == 10000 and np.all(np.diff(steps) > 0)
     assert np.sum(steps <= 100) > np.sum(steps > 5000)  # dense early, sparse late
 
@@ -151,7 +152,7 @@ def test_gd_update_angle_is_zero_and_fa_is_a_descent_direction(rank4):
         (dict(eta=-1.0), "eta must be > 0"),
         (dict(eta=float("nan")), "eta must be a finite"),
         (dict(rule="bp"), "rule must be one of"),
-        (dict(steps=-1), r"steps must be in \[0, inf\]"),
+        (dict(steps=0), r"steps must be in \[1, inf\]"),
         (dict(seeds=0), "seeds must be in"),
         (dict(seeds=[]), "seeds must not be empty"),
         (dict(seeds=[-1]), "each seed must be in"),

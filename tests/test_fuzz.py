@@ -184,7 +184,7 @@ def test_malformed_arguments_are_refused_by_name(name, data):
                 f"{name}({param}={bad!r}): {type(exc).__name__}: {exc}"
             )
             return
-        except fa.loop.ScaleWarning as w:  # the one deliberate warning: it names what to change
+        except fa.start.ScaleWarning as w:  # the one deliberate warning: it names what to change
             assert param in str(w)
             return
         except fa.DivergenceError:

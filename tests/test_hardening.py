@@ -220,10 +220,10 @@ def test_rng_is_an_int_a_seedsequence_or_a_generator(draw):
 def test_a_start_larger_than_the_target_warns():
     tiny = fa.make_target([1e-6, 5e-7], 20, 15, rng=0, normalize=False)
     with pytest.warns(
-        fa.loop.ScaleWarning, match=r"init_scale=0.01 is large .* Use init_scale <= 0.0001"
+        fa.start.ScaleWarning, match=r"init_scale=0.01 is large .* Use init_scale <= 0.0001"
     ):
         fa.train(tiny, 2, "fa", steps=10, eta=0.1)
-    with pytest.warns(fa.loop.ScaleWarning):
+    with pytest.warns(fa.start.ScaleWarning):
         fa.train_deep(tiny, 2, "fa", steps=10, eta=0.1)
     import warnings
 

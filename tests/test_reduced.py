@@ -128,7 +128,7 @@ def _reduced_state(k, r, S, rng, near=None):
     ],
 )
 def test_split_error_equals_the_residual_block(k, r, near):
-    from fa_core.operators import ReducedY
+    from fa_core.reduced import ReducedY
 
     rng = np.random.default_rng(k + r)
     s = np.geomspace(1, 0.5, k)
@@ -142,7 +142,7 @@ def test_split_error_equals_the_residual_block(k, r, near):
 
 def test_split_error_keeps_its_digits_where_the_expansion_cancels():
     """Near the optimum the error is 1e-22 of ‖Y‖²: the split form keeps ~all digits, ‖Y‖² − 2⟨⟩ + ‖ZW‖² keeps none."""
-    from fa_core.operators import ReducedY
+    from fa_core.reduced import ReducedY
 
     k, r = 400, 3
     s = np.concatenate([np.ones(r), np.full(k - r, 1e-12)])
@@ -173,7 +173,7 @@ def test_split_error_memory_is_linear_in_k():
     """At k = 20000 the residual block would be 3.2 GB per seed; the split form needs O(k r)."""
     import tracemalloc
 
-    from fa_core.operators import ReducedY
+    from fa_core.reduced import ReducedY
 
     k, r = 20000, 4
     Zt, Wt = _reduced_state(k, r, 1, np.random.default_rng(1))
