@@ -53,41 +53,41 @@ def train(
         on the reduced engine.
     r : int
         Inner dimension (hidden units), ``1 <= r <= min(n, m)``.
-    rule : str or Rule
+    rule : str or Rule, default="fa"
         A name in :data:`fa_core.RULES` (``"gd"``, ``"fa"``, ``"fa_star"``, …)
         or a :class:`Rule`. ``"fa_star"`` is this companion's FA*.
     steps : int
-        Number of updates, >= 0.
+        Number of updates, >= 1.
     eta : float
         Step size, > 0. For ‖Y‖₂ = 1, 0.05-0.1 is stable.
-    seeds : int or sequence of int
-        An int S means ``range(S)``. Seed i draws Z₀, W₀ from stream
+    seeds : int or iterable of int, default=1
+        An int S means ``range(S)``; any other iterable is read once. Seed i draws Z₀, W₀ from stream
         ``"init"`` and B from ``"feedback"`` of :func:`fa_core.streams`, so GD
         and FA with the same seed start from the same Z₀, W₀.
-    init_scale : float or sequence of float
+    init_scale : float or sequence of float, default=1e-2
         Norm of each unit's initial weight vector (Z₀ ~ N(0, scale²/n),
         W₀ ~ N(0, scale²/m)); 0 starts at Z = W = 0 (a saddle for GD). One
         per seed trains several start sizes as one batch (see :meth:`Run.split`).
-    feedback_scale : float
+    feedback_scale : float, default=1.0
         Row norm of the drawn B: B ~ N(0, feedback_scale²/m).
-    B, Z0, W0 : ndarray, optional
+    B, Z0, W0 : ndarray, default=None
         Explicit feedback (r, m) and starting factors (n, r), (r, m), one
         matrix or stacked per seed; they replace the draws.
-    start : Start, optional
+    start : Start, default=None
         A whole starting point (see :func:`fa_core.starting_point`). It
         carries its own seeds and draws, so ``seeds``, ``init_scale`` and
         ``feedback_scale`` are not used, and ``B``, ``Z0``, ``W0`` must be unset.
-    record : sequence of str
+    record : sequence of str, default=("error",)
         Metrics to record besides ``"error"``: names in ``fa_core.metrics.RECORDERS``.
-    record_at : sequence of int, optional
+    record_at : sequence of int, default=None
         Steps to record at; default about 120 log-spaced steps including 0
         and ``steps``.
-    tol : float, optional
+    tol : float, default=None
         Stop early once every seed's relative error is below ``tol`` at a
         recorded step; the Run then ends at that step (``run.steps[-1]``).
-    progress : bool
+    progress : bool, default=False
         Show a progress bar (silenced by the ``TQDM_DISABLE`` environment variable).
-    engine : {"auto", "reduced", "dense"}
+    engine : {"auto", "reduced", "dense"}, default="auto"
         ``"reduced"`` runs the exact reduced dynamics (cost independent of n
         and m); ``"dense"`` is the reference n×m implementation. ``"auto"``
         picks reduced for orthogonally equivariant rules.
@@ -99,7 +99,11 @@ def train(
     Raises
     ------
     ValueError
-        For invalid parameters, naming the parameter and its valid range.
+        For invalid parameters, naming the parameter and its valid range; for
+        a target with ‖Y‖₂ outside ``fa_core.start.TARGET_SCALE_RANGE``
+        ([1e-100, 1e100]), whose squared errors would underflow or overflow
+        (divide Y by its norm: relative errors do not change); and for a start
+        whose error is not finite.
     DivergenceError
         If the error becomes non-finite or exceeds ``DIVERGENCE_FACTOR`` times
         its start.
@@ -108,6 +112,25 @@ def train(
     -----
     One step of the rule maps (Z, W, B) to (Z', W', B'); for GD
     Z' = Z + η E Wᵀ and W' = W + η Zᵀ E, for FA Z' = Z + η E Bᵀ, with E = Y − ZW.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> Y = fa.make_target(fa.low_rank_spectrum(3), n=20, m=15, rng=0)
+    >>> run = fa.train(Y, r=3, rule="fa", steps=6000, eta=0.1, seeds=4)
+    >>> run.engine, run.rel_error.shape[0]
+    ('reduced', 4)
+    >>> bool(run.rel_error[:, -1].max() < 1e-6)
+    True
+
+    With r below the rank, FA from zero stops above GD's optimum, at its
+    closed-form limit:
+
+    >>> Y = fa.make_target(fa.low_rank_spectrum(4, kappa=4), n=20, m=15, rng=0)
+    >>> run = fa.train(Y, r=2, rule="fa", steps=4000, eta=0.1, init_scale=0.0)
+    >>> limit = fa.fa_limit_error(Y, run.B)[0]
+    >>> bool(abs(run.error[0, -1] - limit) < 1e-8 * limit), bool(limit > fa.optimal_error(Y, 2))
+    (True, True)
     """
     t = as_target(target_or_Y)
     cfg = settings(rule, steps, eta, record, record_at, tol)

@@ -88,7 +88,10 @@ def run_loop(
         T' < T when ``tol`` stopped the run early.
     """
     out = {name: np.empty((state[0].shape[0], at.size)) for name in names}
-    C0 = None if rule.invariant is None else rule.invariant(*state)
+    C0 = None
+    if rule.invariant is not None:
+        with np.errstate(over="ignore", invalid="ignore"):  # a start too large is refused below
+            C0 = rule.invariant(*state)
 
     def measure(state, j):
         s = _metrics.State(Y, *state, rule, C0)

@@ -184,29 +184,29 @@ def train_network(
         Targets, likewise.
     r : int
         Hidden units, ``1 <= r <= min(n, m)``.
-    rule : str or Rule
+    rule : str or Rule, default="fa"
         As in :func:`fa_core.train`; ``"gd"`` is backprop.
     steps, eta, seeds, init_scale, feedback_scale, B, Z0, W0, start, record, record_at, tol, progress
-        As in :func:`fa_core.train`; seed i starts from the same Z₀, W₀, B as
-        ``fa_core.train`` with seed i.
-    batch_size : int, optional
+        As in :func:`fa_core.train`, with the same defaults; seed i starts from
+        the same Z₀, W₀, B as ``fa_core.train`` with seed i.
+    batch_size : int, default=None
         Minibatch size in [1, N]; full batch if omitted (its gradients are
         computed from XᵀX/N and XᵀT/N, so a step costs O(n(n+m)r) whatever N).
         Minibatches go through the data in epochs: each epoch is a fresh
         random order of the N samples, cut into ⌊N/b⌋ batches of b (the
         remainder is skipped that epoch). Seed i draws its orders from its own
         stream ``"batches"``.
-    eta_decay : float, optional
+    eta_decay : float, default=None
         Step-size schedule η_t = η / (1 + t / eta_decay) (η halves after
         ``eta_decay`` steps); constant if omitted.
-    activation : {"linear", "tanh", "relu"}
-        Hidden nonlinearity σ; "linear" (default) is the paper's setting.
+    activation : {"linear", "tanh", "relu"}, default="linear"
+        Hidden nonlinearity σ; "linear" is the paper's setting.
 
     Returns
     -------
     Run
-        With ``engine="data"``. ``error`` is 2L = ‖T − XZW‖²_F / N on the full data at the recorded
-        steps, and ``sq_norm_Y`` is ‖T‖²_F / N (shape (S,) with one data set
+        With ``engine="data"``. ``error`` is 2L = ‖T − XZW‖²_F / N on the full
+        data at the recorded steps, and ``sq_norm_Y`` is ‖T‖²_F / N (shape (S,) with one data set
         per seed). With whitened inputs and T = XY these equal the
         factorization's ‖Y − ZW‖² and ‖Y‖².
 
@@ -215,6 +215,19 @@ def train_network(
     Updates, with a batch (X_b, T_b) of size b, h = X_b Z and e = T_b − hW:
     GD: Z += η X_bᵀ e Wᵀ / b, W += η hᵀ e / b. FA: Z += η X_bᵀ e Bᵀ / b.
     FA*: as FA, with W's update using the midpoint (Z + Z')/2.
+
+    Examples
+    --------
+    With whitened inputs and a linear teacher T = X Y, full-batch training is
+    the factorization of Y (the paper's corollary):
+
+    >>> import fa_core as fa
+    >>> Y = fa.make_target(fa.low_rank_spectrum(3), n=8, m=6, rng=0)
+    >>> X = fa.whitened_inputs(40, 8, rng=1)
+    >>> net = fa.train_network(X, X @ Y.Y, r=3, rule="fa", steps=300, eta=0.1, seeds=2)
+    >>> mf = fa.train(Y, r=3, rule="fa", steps=300, eta=0.1, seeds=2)
+    >>> net.engine, bool(abs(net.rel_error - mf.rel_error).max() < 1e-10)
+    ('data', True)
     """
     X = as_finite_array(X, "X", ndim=(2, 3))
     T = as_finite_array(T, "T", ndim=(X.ndim,))
@@ -224,7 +237,8 @@ def train_network(
             f"got X {X.shape} and T {T.shape}"
         )
     (N, n), m = X.shape[-2:], T.shape[-1]
-    sq_norm = np.sum(T**2, axis=(-2, -1)) / N  # one per data set
+    with np.errstate(over="ignore"):  # an overflow to inf is refused by resolve_start below
+        sq_norm = np.sum(T**2, axis=(-2, -1)) / N  # one per data set
     if not np.all(sq_norm > 0):
         raise ValueError(
             "T must not be all zero (in any data set): every error would be relative to ‖T‖ = 0"

@@ -10,6 +10,16 @@ The paper's rules (``"gd"``, ``"fa"``, ``"fa_star"``, ``"dfa"``) and the two
 named rules beyond it (``"drtp"``, ``"sign_symmetry"``) are defined here and
 registered in :data:`RULES`, written out once below. Rules built from other
 rules (weight decay, Kolen-Pollack) are made by :mod:`fa_core.rules_beyond`.
+
+Examples
+--------
+>>> import fa_core as fa
+>>> sorted(fa.RULES)
+['dfa', 'drtp', 'fa', 'fa_star', 'gd', 'sign_symmetry']
+>>> fa.RULES["fa"].source
+'Lillicrap et al. 2016; Garg & Vempala 2022'
+>>> [name for name, rule in fa.RULES.items() if not rule.equivariant]  # dense engine only
+['sign_symmetry']
 """
 
 from __future__ import annotations
@@ -120,10 +130,27 @@ class Rule:
         and column spaces, so the exact reduced engine applies.
     source : str
         Where the rule comes from.
-    deep : tuple of (str, float), optional
+    deep : tuple of (str, float), default=None
         How :func:`fa_core.train_deep` runs the rule on L > 2 factors: the
         matrix that carries the error back (``"gd"``, ``"fa"`` or ``"dfa"``)
         and the weight decay λ. None if it has no deep form.
+
+    Examples
+    --------
+    A rule is a value that every trainer takes. FA fed back through W itself
+    at every step is gradient descent, bit for bit:
+
+    >>> import fa_core as fa
+    >>> from fa_core.rules import balance, fa_step, gradient_direction
+    >>> def fa_through_W(Y, Z, W, B, eta):
+    ...     Z1, W1, _ = fa_step(Y, Z, W, W, eta)
+    ...     return Z1, W1, B
+    >>> rule = fa.Rule("fa_through_W", fa_through_W, gradient_direction, balance, True, "GD")
+    >>> Y = fa.make_target(fa.low_rank_spectrum(2), n=6, m=5, rng=0)
+    >>> run = fa.train(Y, r=2, rule=rule, steps=50, eta=0.1, init_scale=0.1)
+    >>> gd = fa.train(Y, r=2, rule="gd", steps=50, eta=0.1, init_scale=0.1)
+    >>> run.rule, bool((run.error == gd.error).all())
+    ('fa_through_W', True)
     """
 
     name: str

@@ -42,9 +42,10 @@ class Run:
     Notes
     -----
     Seeds never interact, and a batch of seeds is, bit for bit, the loop over
-    its seeds in its states (``Z``, ``W``, ``B``, ``layers``) and its
-    recorded ``error``, on every engine (with BLAS on one thread, see the
-    README). :meth:`split` relies on this.
+    its seeds in its states (``layers``, ``feedback``, so ``Z``, ``W``, ``B``)
+    and its recorded ``error``, on every trainer and engine (with BLAS on one
+    thread, see the README). The other recorded metrics agree to rounding.
+    :meth:`split` relies on this.
 
     Examples
     --------
@@ -93,7 +94,8 @@ class Run:
 
         For configurations trained as one batch: stacked ``Z0``, ``W0``, ``B``,
         or one λ per seed (:func:`fa_core.with_weight_decay`). Seeds never
-        interact, so each part is what training its seeds alone gives, bit for bit.
+        interact, so each part is what training its seeds alone gives, bit for
+        bit in the states and the error (see Notes).
         """
         S = len(self.seeds)
         parts = positive_int(parts, "parts", high=S)

@@ -44,6 +44,27 @@ def streams(seed: int, names: Sequence[str] = STREAMS) -> dict[str, np.random.Ge
 
     The i-th name always gets the i-th child, so ``"target"``, ``"init"`` and
     ``"feedback"`` draw the same numbers whatever other names are added after.
+
+    Parameters
+    ----------
+    seed : int
+        A seed >= 0.
+    names : sequence of str, default=("target", "init", "feedback")
+        Distinct stream names, in a fixed order.
+
+    Returns
+    -------
+    dict of str to numpy.random.Generator
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> g = fa.streams(0)
+    >>> sorted(g)
+    ['feedback', 'init', 'target']
+    >>> more = fa.streams(0, names=("target", "init", "feedback", "batches"))
+    >>> bool(g["init"].standard_normal() == more["init"].standard_normal())
+    True
     """
     if (
         isinstance(names, str)
@@ -110,8 +131,22 @@ class Start:
     feedback : tuple of ndarray
         Two layers: ``(B,)``, shape (S, r, m). Deep: B₂ … B_L (layer-wise FA,
         and GD, which never reads them), or D₁ … D_{L−1} (DFA, each (S, r, m)).
-    direct : bool
+    direct : bool, default=False
         True for DFA's direct feedback D₁ … D_{L−1}.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> start = fa.starting_point(n=6, m=5, r=2, seeds=3)
+    >>> start.seeds, start.Z0.shape, start.W0.shape, start.B.shape
+    ((0, 1, 2), (3, 6, 2), (3, 2, 5), (3, 2, 5))
+
+    Every trainer takes it, so several rules start from the same point:
+
+    >>> Y = fa.make_target(fa.low_rank_spectrum(2), n=6, m=5, rng=0)
+    >>> gd = fa.train(Y, r=2, rule="gd", steps=10, eta=0.1, start=start)
+    >>> bool((gd.start.Z0 == start.Z0).all())
+    True
     """
 
     seeds: tuple[int, ...]
@@ -188,17 +223,17 @@ def starting_point(
     ----------
     n, m, r : int
         Y is n×m; r hidden units, ``1 <= r <= min(n, m)``.
-    seeds : int or sequence of int
-        An int S means ``range(S)``.
-    init_scale : float or sequence of float
+    seeds : int or iterable of int, default=1
+        An int S means ``range(S)``; any other iterable is read once.
+    init_scale : float or sequence of float, default=1e-2
         Row norm of the drawn layers (0 starts at zero); or one per seed, to
         train several start sizes as one batch (split the run with
         :meth:`fa_core.Run.split`).
-    feedback_scale : float
+    feedback_scale : float, default=1.0
         Row norm of the drawn feedback.
-    B, Z0, W0 : ndarray, optional
+    B, Z0, W0 : ndarray, default=None
         Two layers only: explicit matrices (one, or one per seed) replace the draws.
-    depth : int
+    depth : int, default=2
         Number of factors L >= 2. For L > 2 the middle layers are r×r.
     rule : {"fa", "dfa", "gd"}, default="fa"
         Deep only: which feedback to draw (B₂ … B_L for "fa" and "gd",
@@ -212,6 +247,16 @@ def starting_point(
     -----
     Stream ``"init"`` draws Z₁, then Z_L, then Z₂ … Z_{L−1}; stream
     ``"feedback"`` draws B_L first. So depth 2 draws exactly the two-layer start.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> two = fa.starting_point(n=6, m=5, r=2, seeds=[4])
+    >>> deep = fa.starting_point(n=6, m=5, r=2, seeds=[4], depth=3, rule="fa")
+    >>> [Z.shape for Z in deep.layers], [B.shape for B in deep.feedback]
+    ([(1, 6, 2), (1, 2, 2), (1, 2, 5)], [(1, 2, 2), (1, 2, 5)])
+    >>> bool((deep.Z0 == two.Z0).all() and (deep.W0 == two.W0).all())  # same first and last
+    True
     """
     seeds = as_seeds(seeds)
     r = positive_int(r, "r", high=min(positive_int(n, "n"), positive_int(m, "m")))
@@ -298,10 +343,11 @@ def check_start_scale(init_scale: float, scale: float) -> None:
     Then the first steps fit the start away rather than the target; under FA
     the start also leaves a conserved offset C₀ that can make the error grow.
     """
-    if init_scale**2 > scale:
+    product = init_scale * init_scale  # inf, not OverflowError, for a huge init_scale
+    if product > scale:
         warnings.warn(
             f"init_scale={init_scale:g} is large for this target (‖Y‖₂ = {scale:.3g}): the start's "
-            f"product ZW is about init_scale² = {init_scale**2:.3g}. Use init_scale <= "
+            f"product ZW is about init_scale² = {product:.3g}. Use init_scale <= "
             f"{0.1 * np.sqrt(scale):.3g} (0.1·√‖Y‖₂), or scale Y up.",
             ScaleWarning,
             stacklevel=4,

@@ -97,3 +97,33 @@ def test_weight_decay_runs_deep_and_matches_two_layers(target):
     plain = fa.train_deep(target, 3, "gd", depth=3, steps=300, eta=0.1, seeds=2, init_scale=0.1)
     decayed = fa.train_deep(target, 3, rule, depth=3, steps=300, eta=0.1, seeds=2, init_scale=0.1)
     assert not np.allclose(plain.error, decayed.error)
+
+
+@pytest.mark.parametrize("drawn_for, rule", [("dfa", "fa"), ("fa", "dfa"), ("dfa", "gd")])
+def test_a_start_drawn_for_another_rule_is_refused_up_front(target, drawn_for, rule):
+    start = fa.starting_point(target.n, target.m, 3, 2, depth=4, rule=drawn_for)
+    with pytest.raises(ValueError, match=f"rule '{rule}' at depth 4 needs"):
+        fa.train_deep(target, 3, rule, depth=4, steps=5, eta=0.1, start=start)
+
+
+def test_a_start_drawn_for_fa_serves_gd_at_every_depth(target):
+    """GD and FA share a seed's start, feedback included, at depth 2 as at depth 3."""
+    for depth in (2, 3):
+        start = fa.starting_point(target.n, target.m, 3, 2, depth=depth, rule="fa", init_scale=0.1)
+        gd = fa.train_deep(target, 3, "gd", depth=depth, steps=5, eta=0.1, start=start)
+        drawn = fa.train_deep(
+            target, 3, "gd", depth=depth, steps=5, eta=0.1, seeds=2, init_scale=0.1
+        )
+        assert np.array_equal(gd.error, drawn.error)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_gd_run_B_is_the_feedback_fa_draws_and_never_used(target, depth):
+    kw = dict(depth=depth, steps=50, eta=0.1, seeds=2, init_scale=0.1)
+    gd = fa.train_deep(target, 3, "gd", **kw)
+    fa_run = fa.train_deep(target, 3, "fa", **kw)
+    assert np.array_equal(gd.B, fa_run.start.B) and np.array_equal(gd.B, gd.start.B)
+    other = fa.starting_point(target.n, target.m, 3, [7, 8], depth=depth, init_scale=0.1)
+    moved = fa.Start(gd.start.seeds, gd.start.layers, other.feedback)
+    again = fa.train_deep(target, 3, "gd", depth=depth, steps=50, eta=0.1, start=moved)
+    assert np.array_equal(again.error, gd.error)  # GD never reads its feedback

@@ -202,7 +202,6 @@ def test_merged_ties_match_dense(rule, case, init_scale):
     if rule == "gd" and init_scale == 0.0:
         init_scale = 1e-3
     d, red = both(t, r, rule, steps=300, eta=0.08, seeds=3, init_scale=init_scale, record=METRICS)
-    assert red._layers[0].shape[-2] < t.k  # the runs were merged: fewer reduced rows than rank(Y)
     assert_agree(d, red)
 
 
@@ -240,10 +239,9 @@ def test_diagonal_target_equals_identity_factors_and_scales_to_large_k():
     np.testing.assert_array_equal(a.Z, b.Z)
     big = fa.Target.diagonal(fa.bump_spectrum(200_000, 3, 0.2) / 1.2)  # np.eye would be 320 GB
     run = fa.train(big, 3, "fa", steps=20, eta=0.1, seeds=1, init_scale=0.0)
-    assert run.Z.shape == (1, 200_000, 3) and run._layers[0].shape == (1, 15, 3)
-    assert (
-        rel(run.error[:, 0], big.sq_norm) < 1e-15
-    )  # zero start: the error is ‖Y‖², dropped part included
+    assert run.Z.shape == (1, 200_000, 3)
+    # zero start: the error is ‖Y‖², the part outside the merged directions included
+    assert rel(run.error[:, 0], big.sq_norm) < 1e-15
 
 
 def test_identity_operator_acts_as_the_identity_without_forming_it():

@@ -142,11 +142,6 @@ def test_a_rule_that_conserves_nothing_refuses_invariant_drift(problem):
     fa.train(t, 3, "fa", steps=1, eta=0.1, record=["invariant_drift"])  # FA conserves C: accepted
 
 
-def test_recorders_are_named_documented_functions():
-    for name, f in fa.metrics.RECORDERS.items():
-        assert f.__name__ == name and f.__doc__
-
-
 def test_run_engine_takes_only_documented_values(problem):
     t, _ = problem
     run = fa.train(t, 3, steps=1, eta=0.1)
@@ -163,3 +158,78 @@ def test_run_engine_takes_only_documented_values(problem):
             (),
             (),
         )
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_a_batch_of_seeds_equals_a_loop_over_them_bit_for_bit(which):
+    """The promise of Run's Notes: states and recorded error, at sizes where sums take many terms."""
+    t = fa.make_target(fa.low_rank_spectrum(6), 300, 200, rng=0)
+    X = fa.whitened_inputs(400, 300, 1)
+    fit = {
+        "train": lambda **kw: fa.train(t, 6, engine="dense", **kw),
+        "train_network": lambda **kw: fa.train_network(X, X @ t.Y, 6, **kw),
+        "train_deep": lambda **kw: fa.train_deep(t, 6, depth=3, **kw),
+    }[which]
+    batch = fit(steps=3, eta=0.1, seeds=[0, 1, 2], init_scale=0.1)
+    for i in range(3):
+        one = fit(steps=3, eta=0.1, seeds=[i], init_scale=0.1)
+        assert np.array_equal(batch.error[i], one.error[0])
+        for a, b in zip(batch.layers, one.layers):
+            assert np.array_equal(a[i], b[0])
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_seeds_may_be_any_iterable_read_once(problem, which):
+    fit = trainers(problem)[which]
+    listed = fit(steps=5, eta=0.1, seeds=[3, 4])
+    generated = fit(steps=5, eta=0.1, seeds=(s for s in [3, 4]))
+    assert generated.seeds == (3, 4) and np.array_equal(generated.error, listed.error)
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+@pytest.mark.parametrize("factor", [1e-160, 1e200])
+def test_a_target_at_the_edges_of_floating_point_is_refused_not_inf(problem, which, factor):
+    t, X = problem
+    fit = {
+        "train": lambda **kw: fa.train(factor * t.Y, 3, **kw),
+        "train_network": lambda **kw: fa.train_network(X, factor * (X @ t.Y), 3, **kw),
+        "train_deep": lambda **kw: fa.train_deep(factor * t.Y, 3, depth=3, **kw),
+    }[which]
+    with pytest.raises(ValueError, match=r"outside \[1e-100, 1e\+100\].*divided by its norm"):
+        fit(rule="gd", steps=10, eta=0.1)
+
+
+def test_scaled_targets_inside_the_range_train_to_the_same_relative_errors():
+    """Scaling Y by a power of 4 scales a run exactly (Z, W by its square root, eta inversely)."""
+    t = fa.make_target(fa.low_rank_spectrum(3), 12, 9, rng=1)
+    c = 4.0**-40  # about 1e-24
+    unit = fa.train(t, 3, "fa", steps=200, eta=0.1, seeds=2)
+    start = fa.starting_point(12, 9, 3, 2)
+    small = fa.train(
+        c * t.Y,
+        3,
+        "fa",
+        steps=200,
+        eta=0.1 / c,
+        seeds=2,
+        B=start.B * c**0.5,
+        Z0=start.Z0 * c**0.5,
+        W0=start.W0 * c**0.5,
+    )
+    np.testing.assert_allclose(small.rel_error, unit.rel_error, rtol=1e-10)
+    assert np.all(np.isfinite(small.rel_error))
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_a_start_too_large_for_floating_point_is_named_not_called_divergence(problem, which):
+    with pytest.raises(ValueError, match="error at the start is not finite"):
+        with pytest.warns(fa.start.ScaleWarning, match="init_scale=1e\\+160 is large"):
+            trainers(problem)[which](rule="fa", steps=5, eta=0.1, init_scale=1e160)
+
+
+@pytest.mark.parametrize("which", ["train", "train_network", "train_deep"])
+def test_divergence_advice_is_a_positive_step_size(problem, which):
+    with pytest.raises(fa.DivergenceError) as info:
+        trainers(problem)[which](rule="gd", steps=500, eta=50.0, init_scale=0.1)
+    assert 0 < info.value.suggested_eta < 50.0
+    assert "Try eta <= 0 " not in str(info.value) and "Try eta <= -" not in str(info.value)
