@@ -46,6 +46,7 @@ K, R = 50, 5
 
 
 def run_fa_core(target, seeds, steps, engine):
+    steps = max(steps, 1)  # fa_core.train takes steps >= 1: the setup call also makes one step
     return fa.train(
         target,
         R,

@@ -153,7 +153,8 @@ def train_deep(
         depth=depth,
         rule=carrier_rule,
     )
-    Y, feedback = t.Y, list(start.feedback)
+    Y = t.Y
+    feedback = list(start.feedback)
     err = np.empty((len(start.seeds), cfg.at.size))
 
     def measure(Zs, j):

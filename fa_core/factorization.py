@@ -153,7 +153,8 @@ def train(
         Z, W, Bm, basis, s_reduced, dropped = compress(t.U, t.s, t.V, start.Z0, start.W0, start.B)
         Y = ReducedY(s_reduced, dropped)
     else:
-        Z, W, Bm, basis = start.Z0, start.W0, start.B, None
+        Z, W, Bm = start.Z0, start.W0, start.B
+        basis = None
         Y = DenseY(t.Y)
     metrics, at, (Z, W, Bm) = run_loop(
         Y,

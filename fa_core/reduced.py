@@ -79,7 +79,10 @@ class ReducedBasis:
 
     def rows(self, rows: slice) -> ReducedBasis:
         """The bases of the seeds ``rows`` (U and V shared by all seeds stay whole)."""
-        own = lambda Q: Q[rows] if np.ndim(Q) == 3 else Q  # noqa: E731
+
+        def own(Q):  # a basis stacked per seed, or one shared by all seeds
+            return Q[rows] if np.ndim(Q) == 3 else Q
+
         return ReducedBasis(own(self.U), own(self.V), self.Qz[rows], self.Qw[rows])
 
 
@@ -110,12 +113,17 @@ def compress(U, s: np.ndarray, V, Z: np.ndarray, W: np.ndarray, B: np.ndarray):
     r = Z.shape[-1]
     A = U.mT @ Z
     Qz, Rz = np.linalg.qr(Z - U @ A)
-    C, D = W @ V, B @ V
+    C = W @ V
+    D = B @ V
     outside = np.concatenate([W - C @ V.mT, B - D @ V.mT], axis=-2)
     Qw, R = np.linalg.qr(outside.mT)
     T, s_reduced, dropped = merge_ties(s, A, C, D)
     if T is not None:
-        U, V, A, C, D = U @ T, V @ T, T.mT @ A, C @ T, D @ T
+        U = U @ T
+        V = V @ T
+        A = T.mT @ A
+        C = C @ T
+        D = D @ T
     Zt = np.concatenate([A, Rz], axis=-2)
     Wt = np.concatenate([C, R[..., :, :r].mT], axis=-1)
     Bt = np.concatenate([D, R[..., :, r:].mT], axis=-1)
@@ -261,7 +269,8 @@ class ReducedY:
         So the subtraction never cancels more than a small multiple of the
         result: the relative accuracy is O(eps), even at rounding-level errors.
         """
-        k, j = self.k, min(Z.shape[-1], self.k)
+        k = self.k
+        j = min(Z.shape[-1], k)
         s = np.broadcast_to(self.s, (Z.shape[0], k))
         head = -(Z[..., :j, :] @ W)  # rows J of E
         i = np.arange(j)

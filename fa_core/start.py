@@ -425,10 +425,9 @@ def resolve_start(
     has = [F.shape[1:] for F in start.feedback]
     direct = depth > 2 and rule == "dfa"
     if has != needed or start.direct != direct:
-        kind = "direct " if start.direct else ""
         raise ValueError(
-            f"start holds {kind}feedback of shapes {has}, but rule {rule!r} at depth {depth} needs "
-            f"{'direct ' if direct else ''}feedback of shapes {needed}: draw the start with "
-            f"fa_core.starting_point(..., depth={depth}, rule={rule!r})"
+            f"start holds feedback of shapes {has} (direct={start.direct}), but rule {rule!r} at "
+            f"depth {depth} needs feedback of shapes {needed} (direct={direct}): draw the start "
+            f"with fa_core.starting_point(..., depth={depth}, rule={rule!r})"
         )
     return start

@@ -257,3 +257,32 @@ def test_identity_operator_acts_as_the_identity_without_forming_it():
         eye @ np.ones((3, 3))
     with pytest.raises(TypeError, match="only I"):
         eye[0]
+
+
+def test_the_three_operators_are_one_interface_with_one_answer():
+    """DenseY, ReducedY and DataY take (Z, W) first and the extra matrix last, and agree.
+
+    Y = diag(s) padded is the reduced target itself; whitened inputs with T = X Y make the
+    network's data the same target.
+    """
+    from fa_core.network import DataY
+    from fa_core.operators import DenseY
+    from fa_core.reduced import ReducedY
+
+    n, m, r, S = 7, 6, 2, 3
+    s = np.array([1.0, 0.6, 0.3])
+    Y = np.zeros((n, m))
+    Y[np.arange(3), np.arange(3)] = s
+    X = fa.whitened_inputs(30, n, 0)
+    rng = np.random.default_rng(5)
+    Z, G = rng.standard_normal((2, S, n, r))
+    W, F = rng.standard_normal((2, S, r, m))
+    dense, reduced = DenseY(Y), ReducedY(s)
+    for data in (DataY(X, X @ Y), DataY(X, X @ Y, moments=True)):
+        for op in (reduced, data):
+            assert rel(op.E_Ft(Z, W, F), dense.E_Ft(Z, W, F)) < 1e-13
+            assert rel(op.Gt_E(Z, W, G), dense.Gt_E(Z, W, G)) < 1e-13
+            assert rel(op.sq_error(Z, W), dense.sq_error(Z, W)) < 1e-13
+    assert rel(reduced.E(Z, W), dense.E(Z, W)) < 1e-15
+    np.testing.assert_allclose(dense.Gt_E(Z, W, G), G.mT @ (Y - Z @ W), rtol=1e-13)
+    np.testing.assert_allclose(dense.E_Ft(Z, W, F), (Y - Z @ W) @ F.mT, rtol=1e-13)
