@@ -2,6 +2,8 @@
 
 import doctest
 import json
+import re
+import shlex
 import subprocess
 import sys
 
@@ -259,25 +261,55 @@ def test_the_cli_refuses_r_above_the_shape(tmp_path):
     assert out.returncode == 2 and "r must be in [1, 25]" in out.stderr
 
 
-@pytest.mark.parametrize("name", ["y.npy", "y.csv", "d.npz"])
+def readme_section():
+    """The README's "Will FA work on my data?": its Python block and its shell lines."""
+    text = (
+        (ROOT / "README.md").read_text().split("## Will FA work on my data?")[1].split("\n## ")[0]
+    )
+    python = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    shell = re.search(r"```bash\n(.*?)```", text, re.S).group(1).splitlines()
+    return python, shell
+
+
+def test_the_readmes_three_entry_points_run(tmp_path, monkeypatch):
+    python, (cli_line, make_line) = readme_section()
+    problem = files(tmp_path)["y.csv"]
+    np.save(tmp_path / "my.npy", problem)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(python, "README.md", "exec"), scope)
+    assert scope["f"].summary() == fa.forecast(problem, 5).summary()
+    # the command line, as written (the venv's python is this one)
+    command = shlex.split(cli_line.split("#")[0])
+    assert command[0] == ".venv/bin/python"
+    out = subprocess.run(
+        [sys.executable, *command[1:]], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0 and scope["f"].summary() in out.stdout, out.stderr
+    # make run passes PARAMS to the pipeline as --params
+    make = shlex.split(make_line.split("#")[0])
+    assert make[:3] == ["make", "run", "NB=your_data"] and make[3].startswith("PARAMS=")
+    params = make[3].removeprefix("PARAMS=").replace("my.npy", str(tmp_path / "my.npy"))
+    check_notebook_run(tmp_path, "my.npy", problem, 5, "--params", params)
+
+
+@pytest.mark.parametrize("name", ["y.csv", "d.npz"])
 def test_the_notebook_runs_on_a_users_file(tmp_path, name):
     problems = files(tmp_path)
-    build = tmp_path / "build"
-    out = run_pipeline(
-        "notebooks/your_data.py",
-        "--build-dir",
-        build,
-        "--quick",
-        "-p",
-        f"path={str(tmp_path / name)!r}",
-        "-p",
-        "r=2",
+    check_notebook_run(
+        tmp_path, name, problems[name], 2, "-p", f"path={str(tmp_path / name)!r}", "-p", "r=2"
     )
+
+
+def check_notebook_run(tmp_path, name, problem, r, *params):
+    """The notebook at quick size on a file: all checks hold, and its JSON holds the forecast."""
+    build = tmp_path / "build"
+    out = run_pipeline("notebooks/your_data.py", "--build-dir", build, "--quick", *params)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((build / "results" / "your_data.json").read_text())
     assert result["all_hold"] and result["params"]["path"] == str(tmp_path / name)
     got = result["measured"]["forecast"]
-    want = fa.forecast(problems[name], 2, draws=result["params"]["draws"], rng=0)
+    want = fa.forecast(problem, r, draws=result["params"]["draws"], rng=0)
     assert got["opt_error"] == pytest.approx(want.opt_error, rel=1e-12)
     assert got["fa_over_opt"]["median"] == pytest.approx(np.median(want.fa_over_opt), rel=1e-12)
     assert got["kind"] == ("data" if name.endswith(".npz") else "matrix")
