@@ -52,6 +52,20 @@ def test_the_median_agrees_with_brute_force_monte_carlo(svals, r):
     assert median_agrees(f.overlap, overlap)[0]
 
 
+def test_each_draw_is_the_projection_for_the_same_b_in_ys_row_space():
+    """Paired with the forecast's own draws D (the rng's stream, made in chunks): B = D Vᵀ, draw by draw."""
+    target = fa.make_target(fa.power_spectrum(200, 1.0), 250, 220, rng=2)
+    Y, r = target.Y.copy(), 5
+    draws = 1 + fa.linalg.MAX_BLOCK // (4 * target.k * r)  # the forecast draws in two chunks
+    f = fa.forecast(Y, r, draws=draws, rng=4)
+    D = np.random.default_rng(4).standard_normal((draws, r, target.k))
+    _, s, Vt = np.linalg.svd(Y, full_matrices=False)
+    for part in (slice(0, 200), slice(draws - 200, draws)):
+        brute = projection_error(Y, D[part] @ Vt[: target.k])
+        assert np.max(np.abs(f.fa_error[part] - brute) / brute) < 1e-9
+    assert np.allclose(f.s, s[: target.k], rtol=1e-12)
+
+
 def test_a_data_set_is_forecast_in_the_sigma_weighted_metric():
     g = np.random.default_rng(3)
     n, m, N = 12, 6, 400
