@@ -52,15 +52,11 @@ path = ""  # your file: .npy or .csv (a matrix Y), .npz with X (N×n) and T (N×
 r = 4  # hidden units, from 1 to min(n, m)
 draws = 10000  # draws of the feedback B behind the forecast
 oversampling_draws = 1000  # draws of B for each point p ≥ 1 of the oversampling curve
-epsilon = (
-    0.1  # oversampling target: the smallest p whose median FA(r + p)/OPT_r is within 1 + epsilon
-)
+epsilon = 0.1  # oversampling target: the fewest extra units with median FA/OPT_r ≤ 1 + epsilon
 n_seeds = 4  # seeds (Z₀, W₀, B) of the confirming GD and FA runs
 steps = 3000  # steps of every confirming run
 eta = 0.5  # step size in units of 1/σ₁ (σ₁ the top singular value of Y, or of Σ̂^{1/2}Y for data)
-init_scale = (
-    1e-3  # GD's initial scale in units of √σ₁; FA starts from zero, where its limit is known
-)
+init_scale = 1e-3  # GD's initial scale in units of √σ₁; FA starts from zero (its limit known)
 n_monte_carlo = 1000  # explicit draws of B for the brute-force check of the forecast
 seed = 0  # seed of the forecast's draws; confirming run i and brute-force draw i use seed + i
 quick = False  # tiny sizes for a smoke test (overrides the sizes above)
