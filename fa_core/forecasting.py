@@ -151,7 +151,7 @@ class Forecast:
         if self.reaches_optimum:
             return (
                 f"With r = {self.r} hidden units, at least rank(Y) = {self.rank} ({tol}), FA reaches the "
-                f"optimum for every draw of B of full rank, as GD does: both stop at a {loss} of {opt}. "
+                f"optimum for every draw of B of full rank, as GD does: both stop at OPT_r = {opt}. "
                 f"Over {self.draws} draws of B, FA's computed limit exceeds the optimum by at most "
                 f"{np.max(self.fa_error - self.opt_error) / self.scale:.1e} of {unit} (rounding)."
             )

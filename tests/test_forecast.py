@@ -344,3 +344,18 @@ def test_the_notebook_names_a_bad_file_in_one_line(tmp_path):
     assert out.returncode == 1
     line = f"ValueError: path {str(path)!r}: Y must be finite; it contains NaN or inf"
     assert line in out.stderr, out.stderr[-2000:]
+
+
+def test_the_notebook_at_r_above_the_rank_states_that_fa_reaches_the_optimum(tmp_path):
+    Y = fa.make_target(fa.low_rank_spectrum(5, kappa=10.0), 30, 20, rng=0).Y
+    np.save(tmp_path / "low.npy", Y)
+    build = tmp_path / "build"
+    out = run_pipeline(
+        "notebooks/your_data.py", "--build-dir", build, "--quick", "-p",
+        f"path={str(tmp_path / 'low.npy')!r}", "-p", "r=6",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads((build / "results" / "your_data.json").read_text())
+    got = result["measured"]["forecast"]
+    assert result["all_hold"] and got["reaches_optimum"] and got["rank"] == 5
+    assert got["fa_over_opt"] is None and "FA reaches the optimum" in got["summary"]
