@@ -42,8 +42,8 @@ LOCK  := $(wildcard requirements/lock-py$(PYVER).txt)
 # Longest first (times of `make` on two cores; the quick sizes order differently), so the two
 # jobs of `make -j2` finish together instead of one slow notebook starting last.
 ORDER     := $(if $(QUICK),linear_network convergence beyond_nonlinear beyond_real_data separation beyond_rules \
-             orthogonal beyond_depth,linear_network convergence beyond_rules separation beyond_nonlinear orthogonal \
-             beyond_real_data beyond_depth)
+             orthogonal beyond_depth your_data,linear_network convergence beyond_rules separation beyond_nonlinear \
+             orthogonal beyond_real_data beyond_depth your_data)
 FIRST     := $(wildcard $(patsubst %,notebooks/%.py,$(ORDER)))
 SOURCES   := $(FIRST) $(filter-out notebooks/explore.py $(FIRST),$(sort $(wildcard notebooks/*.py)))
 NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))

@@ -258,6 +258,37 @@ def user_path(n: int, S: int, dense_step: float, dense_setup: float) -> dict:
     )
 
 
+FORECAST_R = 5
+
+
+def forecast_case(n: int, m: int, draws: int) -> dict:
+    """fa.forecast on a dense n×m matrix of full rank (Gaussian columns scaled by j^-1), timed whole.
+
+    Also times its first stage alone, the singular values (np.linalg.svd without
+    vectors), so the rest is the O(draws · k r²) sampling.
+    """
+    g = np.random.default_rng(0)
+    Y = g.standard_normal((n, m)) * np.arange(1, m + 1) ** -1.0
+    t0 = time.perf_counter()
+    np.linalg.svd(Y, compute_uv=False)
+    svd = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    f = fa.forecast(Y, FORECAST_R, draws=draws, rng=0)
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return dict(
+        n=n,
+        m=m,
+        r=FORECAST_R,
+        rank=f.rank,
+        draws=draws,
+        oversampling_p=f.oversampling["p"],
+        total_seconds=total,
+        total_cpu_seconds=cpu,  # the process's CPU time: what a shared machine's load does not inflate
+        singular_values_seconds=svd,
+        median_fa_over_opt=float(np.median(f.fa_over_opt)),
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("build/bench"))
@@ -357,6 +388,14 @@ def main(argv=None):
         f"{user['dense_total_seconds']:.1f} s: {user['speedup']:.0f}×"
     )
 
+    fc = forecast_case(*((5000, 2000, 10_000) if not args.quick else (500, 200, 1000)))
+    print(
+        f"fa.forecast on a dense {fc['n']}×{fc['m']} matrix (rank {fc['rank']}), r = {fc['r']}, "
+        f"{fc['draws']} draws, oversampling p = {fc['oversampling_p']}: {fc['total_seconds']:.1f} s "
+        f"({fc['total_cpu_seconds']:.1f} s of CPU) "
+        f"(its singular values alone {fc['singular_values_seconds']:.1f} s)"
+    )
+
     args.out.mkdir(parents=True, exist_ok=True)
     doc = dict(
         k=K,
@@ -367,6 +406,7 @@ def main(argv=None):
         rows=rows,
         headline_speedup=head,
         dense_y_user_path=user,
+        forecast=fc,
         reduced_step_max_over_min=flat,
         python=platform.python_version(),
         numpy=np.__version__,

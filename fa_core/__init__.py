@@ -22,6 +22,7 @@ matplotlib or the notebook tooling (that is the ``companion`` package).
 from . import inputs, linalg, metrics, network, rules_beyond, theory
 from .deep import train_deep
 from .factorization import train
+from .forecasting import forecast, load_problem
 from .inputs import gaussian_inputs, whitened_inputs
 from .linalg import principal_angles, subspace_overlap
 from .loop import DivergenceError
@@ -72,6 +73,9 @@ __all__ = [
     "fa_limit_error",
     "principal_angles",
     "subspace_overlap",
+    # the forecast for a user's matrix or data set
+    "forecast",
+    "load_problem",
     # sweeps
     "grid",
     "sweep",

@@ -48,3 +48,9 @@ def test_the_notebook_profiler_reports_cells_and_fa_core_functions():
     )  # one line per cell, with its code
     assert "fa_core/deep.py" in text and "== totals (cells only)" in text
     assert "function calls" not in text.split("top 30 functions")[1]  # only table rows are listed
+
+
+def test_the_forecast_case_times_a_full_rank_dense_matrix():
+    case = load_bench().forecast_case(300, 120, 200)
+    assert case["rank"] == 120 and case["draws"] == 200 and case["oversampling_p"][0] == 0
+    assert 0 < case["total_cpu_seconds"] and 0 < case["singular_values_seconds"]

@@ -1,7 +1,9 @@
 """Every public entry point under malformed input: a clear ValueError/TypeError naming the
 parameter, or finite results. Never another exception, a NaN or inf, or a warning."""
 
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ import fa_core as fa
 
 T = fa.make_target(fa.low_rank_spectrum(2), 6, 5, rng=0)
 X = fa.whitened_inputs(12, 6, 1)
+NPY = Path(tempfile.mkdtemp()) / "Y.npy"  # a file for load_problem
+np.save(NPY, T.Y)
 Q6 = np.linalg.qr(np.arange(1.0, 19.0).reshape(6, 3) ** 0.5)[0]
 
 # entry point -> (function, valid keyword arguments); every name of fa.__all__ that can be called with data
@@ -74,6 +78,21 @@ VALID = {
     "fa_limit_error": (fa.fa_limit_error, dict(target_or_Y=T, B=np.ones((2, 5)), Sigma=np.eye(6))),
     "principal_angles": (fa.principal_angles, dict(A=Q6[:, :2], C=Q6[:, 1:])),
     "subspace_overlap": (fa.subspace_overlap, dict(A=Q6[:, :2], C=Q6[:, 1:])),
+    "forecast": (
+        fa.forecast,
+        dict(
+            Y=T,
+            r=1,
+            draws=20,
+            rng=0,
+            epsilon=0.1,
+            epsilons=(0.1, 0.5),
+            oversampling_draws=10,
+            max_extra=1,
+            rtol=1e-12,
+        ),
+    ),
+    "load_problem": (fa.load_problem, dict(path=str(NPY))),
     "grid": (fa.grid, dict(k=[1, 2], rule=["gd"])),
     "sweep": (fa.sweep, dict(fn=lambda k: k, points=[{"k": 1}])),
 }
@@ -84,6 +103,7 @@ ALIASES = {
     "target_or_Y": ("Y", "target", "r must be in"),
     "svals": ("svals", "len(svals)"),
     "T": ("T",),
+    "Y": ("Y", "r must be in"),
     "seeds": ("seed",),
     "record": ("record", "metric"),
     "Sigma": ("Sigma",),
