@@ -87,7 +87,10 @@ class Status:
 
 def read_results(path: Path) -> dict:
     """The results JSON at ``path``; :class:`ResultsError` naming the file if it is not one."""
-    text = path.read_text(errors="replace")
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not text.strip():
         raise ResultsError(f"{path}: empty file")
     try:
@@ -114,7 +117,7 @@ def notebook_status(build_dir: Path, notebook: str, root: Path = claims.ROOT) ->
     """
     path = Path(build_dir) / "results" / f"{notebook}.json"
     executed = (Path(build_dir) / "notebooks" / f"{notebook}.ipynb").is_file()
-    if not path.is_file():
+    if not path.exists():
         return Status(
             notebook,
             "✗ did not finish",
@@ -122,7 +125,7 @@ def notebook_status(build_dir: Path, notebook: str, root: Path = claims.ROOT) ->
         )
     try:
         results = read_results(path)
-    except (ResultsError, OSError) as exc:
+    except ResultsError as exc:
         return Status(notebook, "✗ unreadable results", str(exc))
     checks = results["claims"]
     if not checks:
