@@ -325,7 +325,7 @@ def summary(statuses: list[Status]) -> str:
     """One line: every notebook current, or which are not and why."""
     bad = [s for s in statuses if not s.current]
     if not bad:
-        return f"✓ all {len(statuses)} notebooks current, every check holds"
+        return f"✓ all checks hold, all {len(statuses)} notebooks current"
     return f"✗ {len(bad)} of {len(statuses)} notebooks not ✓ current: " + "; ".join(
         s.line() for s in bad
     )
