@@ -6,12 +6,14 @@ Not an algorithm module: this one does file I/O.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import operator
 import os
 import platform
 import subprocess
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -133,6 +135,7 @@ class Claims:
             "measured": self.measured,
             "params": self.params,
             "environment": environment(),
+            "provenance": provenance(self.notebook),
         }
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         tmp.write_text(
@@ -161,28 +164,86 @@ def _current_cell() -> int | None:
     return None if shell is None else int(shell.execution_count)
 
 
-def environment() -> dict:
-    """Package versions and the git commit, for the results' provenance."""
-    import matplotlib
+# What a notebook's results come from, by path relative to the repository root (globs): the science,
+# the tooling the notebook runs with (the Makefile's CORE), the pinned versions, and, per notebook,
+# its own source. "Current" results are those whose recorded digest equals the digest of these now.
+SCIENCE = ("fa_core/*.py",)
+TOOLING = (
+    "companion/__init__.py",
+    "companion/claims.py",
+    "companion/data.py",
+    "companion/data/digits.csv.gz",
+    "companion/figures.py",
+    "companion/notebook.py",
+    "companion/pipeline.py",
+    "companion/warm.py",
+)
+LOCKS = ("requirements/lock-*.txt",)
+# The tooling runs from a checkout of the repository (make installs it in editable mode).
+ROOT = Path(__file__).resolve().parents[1]
 
+
+def source_patterns(notebooks: Iterable[str]) -> tuple[str, ...]:
+    """The globs of the files that produce ``notebooks``' results."""
+    return (*SCIENCE, *(f"notebooks/{name}.py" for name in notebooks), *TOOLING, *LOCKS)
+
+
+def source_digest(notebooks: Iterable[str], root: Path = ROOT) -> str:
+    """sha256 over the files that produce the results of ``notebooks``, by path and content.
+
+    The one digest of the sources: each results JSON records it for its own
+    notebook (:func:`provenance`), the report compares it with the files as
+    they are now, and ``docs/SOURCE_DIGEST`` records it for every notebook.
+    """
+    root = Path(root)
+    files = sorted({p for pattern in source_patterns(notebooks) for p in root.glob(pattern)})
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """``git ARGS`` in ``root``: its output, or None outside a git checkout."""
     try:
-        commit = (
-            subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"],
-                capture_output=True,
-                text=True,
-                cwd=Path(__file__).parent,
-                timeout=10,
-            ).stdout.strip()
-            or "unknown"
+        proc = subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=root, timeout=10, check=True
         )
     except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+        return None
+    return proc.stdout
+
+
+def provenance(notebook: str, root: Path = ROOT) -> dict:
+    """Where a notebook's results come from: the commit, whether its sources differ from it, their digest.
+
+    Returns
+    -------
+    dict
+        ``commit`` (short hash, or None outside a git checkout), ``dirty``
+        (True if a file of :func:`source_patterns` differs from that commit or is
+        untracked; None outside a git checkout) and ``source_digest``
+        (:func:`source_digest` of the notebook).
+    """
+    commit = _git(root, "rev-parse", "--short", "HEAD")
+    status = _git(
+        root, "status", "--porcelain", "--untracked-files=all", "--", *source_patterns([notebook])
+    )
+    return {
+        "commit": commit.strip() if commit else None,
+        "dirty": None if commit is None or status is None else bool(status.strip()),
+        "source_digest": source_digest([notebook], root),
+    }
+
+
+def environment() -> dict:
+    """The versions of Python and of the packages that compute and draw the results."""
+    import matplotlib
+
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "matplotlib": matplotlib.__version__,
-        "git_commit": commit,
     }
 
 

@@ -64,7 +64,7 @@ def save(fig, stem: str | Path, *, pdf: bool = True, show: bool = False) -> list
             tmp.unlink(missing_ok=True)
         paths.append(path)
     if show:
-        _display_png(paths[0])
+        _display_png(paths[0], alt_text(fig, stem.name))
         plt.close(fig)
     return paths
 
@@ -79,7 +79,28 @@ def tight_bbox(fig):
     return fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
 
 
-def _display_png(path: Path) -> None:
+def alt_text(fig, name: str) -> str:
+    """A description of ``fig`` for readers who cannot see it: its name, then each panel's title, axes and legend."""
+    panels = []
+    for ax in fig.axes:
+        if not ax.has_data():
+            continue  # colour bars and empty panels
+        axes = " against ".join(label for label in (ax.get_ylabel(), ax.get_xlabel()) if label)
+        legend = ax.get_legend()
+        keys = ", ".join(t.get_text() for t in legend.get_texts()) if legend else ""
+        panel = "; ".join(
+            part for part in (ax.get_title(), axes, keys and f"legend: {keys}") if part
+        )
+        panels.append(panel or "an unlabelled panel")
+    title = fig.get_suptitle()
+    return (
+        f"Figure {name.replace('_', ' ')}"
+        + (f": {title}" if title else "")
+        + "".join(f". Panel {i}: {panel}" for i, panel in enumerate(panels, 1))
+    )
+
+
+def _display_png(path: Path, alt: str) -> None:
     """Show a saved PNG in the running notebook, at the size the inline backend would draw it; nothing outside IPython."""
     from IPython import get_ipython
 
@@ -93,7 +114,7 @@ def _display_png(path: Path) -> None:
         * mpl.rcParams["figure.dpi"]
         / mpl.rcParams["savefig.dpi"]
     )  # IHDR width
-    display(Image(data=data, format="png", width=round(width)))
+    display(Image(data=data, format="png", width=round(width), alt=alt))
 
 
 def quantile_band(

@@ -2,13 +2,16 @@
 
     python -m companion.report --build build          # writes build/report/index.html
 
-The report shows each claim with its figures and a short explanation, the table of
-checks from every notebook's results JSON (with links to the cell that computed
-them), the parameters, seed, package versions and git commit, and the executed
-notebooks rendered to HTML. It loads nothing from the network: nbconvert's CDN
-scripts (MathJax, require.js) are removed, and the notebooks write their maths in
-Unicode, so it reads as it is. Exit status 1 if any check failed or any notebook
-has no results, after the report is written.
+The report shows, for every notebook of the catalog, whether its results are
+✓ current (produced by the sources as they are now, from a clean tree, every
+check holding), ✗ failed, ✗ did not finish, ✗ unreadable, ✗ no checks, or
+stale (produced by other sources, or by uncommitted changes to its sources).
+Then each claim with its figures and explanation, the table of its checks
+(with links to the cell that computed them), the parameters, package versions
+and provenance, the sabotage matrix, and the executed notebooks rendered to
+HTML by nbconvert with the project's own template (``companion/templates``),
+which loads nothing from the network. Exit status 1 unless every notebook is
+✓ current, after the report is written.
 
 Not an algorithm module: this one does file I/O.
 """
@@ -17,21 +20,19 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import html
 import json
-import multiprocessing
 import os
-import re
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import BEYOND, CLAIMS
+from . import claims
+from .catalog import BEYOND, CLAIMS, SECTIONS, Section, notebooks
 
-_CDN = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
-_MATHJAX_CONFIG = re.compile(r'<script type="text/x-mathjax-config">.*?</script>\s*', re.S | re.I)
+TEMPLATES = Path(__file__).parent / "templates"
+CURRENT = "✓ current"
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.5}
@@ -44,208 +45,272 @@ table{border-collapse:collapse;width:100%;font-size:.9em;margin:.6em 0}
 th,td{border-bottom:1px solid #e5e5e5;padding:.3em .5em;text-align:left;vertical-align:top}
 td.num{font-family:ui-monospace,monospace;white-space:nowrap}
 .pass{color:#1d6b34;font-weight:700} .bad{color:#c00;font-weight:700;font-size:1.2em}
+.stale{color:#8a6d00;font-weight:700}
 details{margin:.5em 0} code{background:#f4f4f4;padding:0 .2em}
 nav a{margin-right:1em}
 """
-_BROKEN_IMAGES_PROBE = """<script>
-window.addEventListener("load", function () {
-  var broken = Array.prototype.filter.call(document.images, function (i) { return !i.complete || i.naturalWidth === 0; });
-  document.body.setAttribute("data-broken-images", String(broken.length));
-});
-</script>"""
 
 
-def offline_html(body: str) -> str:
-    """Remove every script nbconvert would fetch from a CDN."""
-    return _MATHJAX_CONFIG.sub("", _CDN.sub("", body))
+class ResultsError(ValueError):
+    """A results file that cannot be read; the message is one line naming the file."""
 
 
-def render_notebook(ipynb: Path, dest: Path, cache: Path | None = None) -> dict:
-    """Executed notebook → offline HTML; returns its code cells' ids by execution count.
+@dataclass(frozen=True)
+class Status:
+    """What the report can say about one notebook's results.
 
-    With ``cache`` (a folder), a notebook already rendered from the same bytes
-    by the same report code is copied from there instead of rendered again.
+    Attributes
+    ----------
+    notebook : str
+    label : str
+        ``"✓ current"``, ``"✗ failed"``, ``"✗ did not finish"``,
+        ``"✗ unreadable results"``, ``"✗ no checks"`` or ``"stale"``.
+    reason : str
+        One line on why, empty when current.
+    results : dict or None
+        The results JSON, when it could be read.
     """
+
+    notebook: str
+    label: str
+    reason: str = ""
+    results: dict | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.label == CURRENT
+
+    def line(self) -> str:
+        """``name: label (reason)``, for the one-line summary."""
+        return f"{self.notebook} {self.label}" + (f" ({self.reason})" if self.reason else "")
+
+
+def read_results(path: Path) -> dict:
+    """The results JSON at ``path``; :class:`ResultsError` naming the file if it is not one."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise ResultsError(f"{path}: empty file")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: truncated or corrupt JSON ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("claims"), list):
+        raise ResultsError(f"{path}: not a results file (no list of claims)")
+    keys = ("claim", "value", "op", "threshold", "holds")
+    for i, check in enumerate(doc["claims"]):
+        if not isinstance(check, dict) or any(k not in check for k in keys):
+            raise ResultsError(f"{path}: check {i} lacks one of {', '.join(keys)}")
+    return doc
+
+
+def notebook_status(build_dir: Path, notebook: str, root: Path = claims.ROOT) -> Status:
+    """Whether ``notebook``'s results in ``build_dir`` are current, and if not, why.
+
+    Current means: its results file reads, has at least one check, records
+    the digest of the sources as they are now in ``root``
+    (:func:`companion.claims.source_digest`), every check holds, its executed
+    notebook exists, and its sources were committed when it ran. The label
+    is the first of these that fails.
+    """
+    path = Path(build_dir) / "results" / f"{notebook}.json"
+    executed = (Path(build_dir) / "notebooks" / f"{notebook}.ipynb").is_file()
+    if not path.exists():
+        return Status(
+            notebook,
+            "✗ did not finish",
+            "no results" + ("" if executed else " and no executed notebook"),
+        )
+    try:
+        results = read_results(path)
+    except ResultsError as exc:
+        return Status(notebook, "✗ unreadable results", str(exc))
+    checks = results["claims"]
+    if not checks:
+        return Status(notebook, "✗ no checks", "its results record no check", results)
+    made = results.get("provenance")
+    if not isinstance(made, dict) or "source_digest" not in made:
+        return Status(notebook, "stale", "no provenance recorded", results)
+    commit = made.get("commit") or "no commit"
+    if made["source_digest"] != claims.source_digest([notebook], root):
+        return Status(notebook, "stale", f"produced by other sources, at {commit}", results)
+    failed = sum(not c["holds"] for c in checks)
+    if failed:
+        return Status(notebook, "✗ failed", f"{failed} of {len(checks)} checks failed", results)
+    if not executed:
+        return Status(notebook, "✗ did not finish", "no executed notebook", results)
+    if made.get("dirty"):
+        return Status(
+            notebook,
+            "stale",
+            f"produced by uncommitted changes to its sources, at {commit}",
+            results,
+        )
+    return Status(notebook, CURRENT, "", results)
+
+
+def section_text(section: Section, measured: dict) -> str:
+    """What ``section`` says, as the report and the README gallery show it.
+
+    ``measured`` is the ``measured`` block of the results of the section's
+    notebook (empty when there are none).
+    """
+    return section.text
+
+
+def render_notebook(ipynb: Path, dest: Path) -> dict:
+    """Executed notebook → offline HTML at ``dest``; returns its code cells' ids by execution count."""
     import nbformat
 
-    data = ipynb.read_bytes()
-    cached = _cached_html(data, cache)
-    nb = nbformat.reads(data.decode(), as_version=4)
-    cells = {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if cached is not None and cached.is_file():
-        shutil.copyfile(cached, dest)
-        return cells
+    nb = nbformat.read(ipynb, as_version=4)
     body, _ = _exporter().from_notebook_node(nb)
-    dest.write_text(offline_html(body))
-    if cached is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
-        shutil.copyfile(dest, tmp)
-        tmp.replace(cached)  # whole files only, even with two reports writing at once
-    return cells
-
-
-def _cached_html(data: bytes, cache: Path | None) -> Path | None:
-    """Where the page rendered from these notebook bytes by this report code is kept (None without a cache)."""
-    key = hashlib.sha256(data + Path(__file__).read_bytes()).hexdigest()[:32]
-    return cache / f"{key}.html" if cache else None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(body)
+    return {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
 
 
 @functools.cache
 def _exporter():
-    """One nbconvert exporter for every notebook (its templates compile once).
-
-    Markdown and outputs are written to the page as they are: the notebooks are
-    this repository's own, so nbconvert's HTML sanitizer (half the rendering
-    time) would only reparse what it then returns unchanged. The page is also
-    not reparsed for its accessibility attributes (three quarters of what was
-    left): :func:`_accessible` adds the same ones to the text.
-    ``tests/test_report.py`` checks that the page is, as a document, the one
-    nbconvert's own exporter returns.
-    """
+    """nbconvert's HTML exporter with the project's template (its templates compile once)."""
     from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    class PageExporter(HTMLExporter):
-        def from_notebook_node(self, nb, resources=None, **kw):
-            # HTMLExporter's own steps, up to the template's output; then _accessible instead of BeautifulSoup
-            info = nb.metadata.get("language_info", {})
-            lexer = info.get("pygments_lexer", info.get("name"))
-            resources = self._init_resources(resources)
-            self.register_filter(
-                "highlight_code",
-                self.filters.get(
-                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
-                ),
-            )
-            self.register_filter(
-                "filter_data_type",
-                WidgetsDataTypeFilter(
-                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
-                ),
-            )
-            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            return _accessible(page), resources
-
-    exporter = PageExporter(template_name="lab", filters={"clean_html": _as_text})
-    exporter.template  # noqa: B018 (compiled now: forked workers inherit it)
-    return exporter
-
-
-_NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
-# A div whose class list holds a cell's input or an output: keyboard-focusable, as nbconvert makes them.
-_FOCUSABLE = re.compile(
-    r'<div class="((?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?)"'
-)
-
-
-def _accessible(page: str) -> str:
-    """nbconvert's accessibility pass, on the text: alternative text for every image, focusable cells."""
-    page = _NO_ALT.sub('<img alt="No description has been provided for this image"', page)
-    return _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', page)
-
-
-def _as_text(element) -> str:
-    return element.decode() if isinstance(element, bytes) else str(element)
+    return HTMLExporter(template_name="fa_report", extra_template_basedirs=[str(TEMPLATES)])
 
 
 def _fmt(x) -> str:
     return f"{x:.4g}" if isinstance(x, (int, float)) else html.escape(str(x))
 
 
+def _mark(holds: bool, current: bool) -> str:
+    if not current:
+        return f'<span class="stale" title="from results that are not current">({"✓" if holds else "✗"})</span>'
+    return '<span class="pass">✓</span>' if holds else '<span class="bad">✗</span>'
+
+
 def checks_table(
-    results: dict, link: str | None, about: str | None = None, cells: dict | None = None
+    results: dict,
+    link: str | None,
+    about: str | None = None,
+    cells: dict | None = None,
+    current: bool = True,
 ) -> str:
     """The checks of one notebook, or only those that support section ``about``.
 
     Each check links to the rendered notebook at the cell that computed it
-    (``cells`` maps execution counts to cell ids).
+    (``cells`` maps execution counts to cell ids) and shows its ``kind`` where
+    recorded. Checks of results that are not ``current`` are marked in brackets.
     """
     rows = []
     for c in results["claims"]:
-        if about is not None and c.get("about", results["notebook"]) != about:
+        if about is not None and c.get("about", results.get("notebook")) != about:
             continue
-        mark = '<span class="pass">✓</span>' if c["holds"] else '<span class="bad">✗</span>'
         claim = html.escape(c["claim"])
         if link:
             cell = (cells or {}).get(c.get("cell"))
-            claim = (
-                f'<a href="{link}#cell-id={cell}">{claim}</a>'
-                if cell
-                else f'<a href="{link}">{claim}</a>'
-            )
+            claim = f'<a href="{link}{f"#cell-id={cell}" if cell else ""}">{claim}</a>'
         note = f"<br><small>{html.escape(c['note'])}</small>" if c.get("note") else ""
         rows.append(
-            f'<tr><td>{mark}</td><td>{claim}{note}</td><td class="num">{_fmt(c["value"])}</td>'
-            f'<td class="num">{html.escape(c["op"])} {_fmt(c["threshold"])}</td></tr>'
+            f"<tr><td>{_mark(c['holds'], current)}</td><td>{claim}{note}</td>"
+            f"<td>{html.escape(c.get('kind') or '')}</td><td class='num'>{_fmt(c['value'])}</td>"
+            f'<td class="num">{html.escape(str(c["op"]))} {_fmt(c["threshold"])}</td></tr>'
         )
     return (
-        "<table><tr><th></th><th>claim checked</th><th>measured</th><th>threshold</th></tr>"
+        "<table><tr><th></th><th>claim checked</th><th>kind</th><th>measured</th><th>threshold</th></tr>"
         + "".join(rows)
         + "</table>"
     )
 
 
 def sabotage_table(path: Path) -> str:
-    """Breakages against claims: how many checks turned ✗ (from ``make sabotage``)."""
+    """The sabotage matrix of ``make sabotage``: which breakage turns which check ✗.
+
+    ``path`` holds ``{"breakages": {name: description}, "checks": [{"notebook",
+    "check", "kind", "caught_by": [names]}]}``. One row per breakage, one column
+    per notebook the checks come from; each cell opens to the checks it caught.
+    Then one row per check, with the breakages that catch it.
+    """
     if not path.is_file():
         return "<p>No sabotage matrix: run <code>make sabotage</code>.</p>"
-    matrix = json.loads(path.read_text())
-    claims = [c.anchor for c in CLAIMS]
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in claims)
+    try:
+        matrix = json.loads(path.read_text())
+        breakages, checks = matrix["breakages"], matrix["checks"]
+        columns = list(dict.fromkeys(c["notebook"] for c in checks))
+        by_check = [
+            (c["notebook"], c["check"], c.get("kind"), list(c["caught_by"])) for c in checks
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        return (
+            f'<p class="bad">{html.escape(str(path.name))} is not a sabotage matrix '
+            f"({html.escape(type(exc).__name__)}: {html.escape(str(exc))}): run <code>make sabotage</code>.</p>"
+        )
+    head = "".join(f"<th>{html.escape(n.replace('_', ' '))}</th>" for n in columns)
     rows = []
-    for name, row in matrix.items():
+    for name, description in breakages.items():
         cells = []
-        for claim in claims:
-            cell = row["claims"].get(claim)
-            if cell is None:
+        for notebook in columns:
+            caught = [
+                (check, kind) for nb, check, kind, by in by_check if nb == notebook and name in by
+            ]
+            if not caught:
                 cells.append('<td class="num">·</td>')
                 continue
-            count = len(cell["failed_checks"])
-            mark = f"caught: {count} ✗" if cell["caught"] else "NOT caught"
-            detail = "<br>".join(html.escape(c) for c in cell["failed_checks"]) + "".join(
-                f"<br>crashed: {html.escape(e)}" for e in cell["crashed"]
+            detail = "<br>".join(
+                html.escape(check) + (f" <i>({html.escape(kind)})</i>" if kind else "")
+                for check, kind in caught
             )
-            cls = "pass" if cell["caught"] else "bad"
             cells.append(
-                f'<td class="num"><details><summary class="{cls}">{mark}'
-                f"</summary><small>{detail}</small></details></td>"
+                f'<td class="num"><details><summary class="pass">{len(caught)} ✗</summary>'
+                f"<small>{detail}</small></details></td>"
             )
         rows.append(
-            f"<tr><td>{html.escape(row['description'])} <code>{html.escape(name)}</code></td>{''.join(cells)}</tr>"
+            f"<tr><td>{html.escape(description)} <code>{html.escape(name)}</code></td>{''.join(cells)}</tr>"
         )
+    per_check = "".join(
+        f"<tr><td>{html.escape(nb)}</td><td>{html.escape(check)}</td><td>{html.escape(kind or '')}</td>"
+        + (
+            f"<td>{', '.join(f'<code>{html.escape(b)}</code>' for b in by)}</td></tr>"
+            if by
+            else f'<td class="{"bad" if kind == "law" else ""}">none</td></tr>'
+        )
+        for nb, check, kind, by in by_check
+    )
     return (
         f"<table><tr><th>breakage</th>{head}</tr>{''.join(rows)}</table>"
-        "<p><small>Each cell: how many of that claim's checks turn ✗ when the notebooks run at quick size on the "
-        "broken code; green means the breakage was caught (· = not relevant). Open a cell for the checks. Every "
-        "relevant breakage must be caught; <code>tests/test_sabotage.py</code> enforces it.</small></p>"
+        "<p><small>Each cell: how many of that notebook's checks turn ✗ when the notebooks run at quick size on "
+        "the broken code (· = none). Open a cell for the checks.</small></p>"
+        "<details><summary>Every check and the breakages that catch it</summary>"
+        "<table><tr><th>notebook</th><th>check</th><th>kind</th><th>caught by</th></tr>"
+        f"{per_check}</table></details>"
     )
 
 
 def provenance(results: dict) -> str:
+    """The parameters, package versions and provenance of one notebook's results, folded."""
     params = "".join(
         f"<tr><td><code>{html.escape(k)}</code></td><td class='num'>{html.escape(json.dumps(v))}</td></tr>"
         for k, v in results.get("params", {}).items()
     )
-    env = ", ".join(f"{k} {html.escape(str(v))}" for k, v in results.get("environment", {}).items())
+    about = {**results.get("environment", {}), **results.get("provenance", {})}
+    env = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in about.items())
     return (
         f"<details><summary>Parameters (seed {html.escape(str(results.get('params', {}).get('seed', '?')))}) "
         f"and environment</summary><table>{params}</table><p><small>{env}</small></p></details>"
     )
 
 
-def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
-    """Write the report; return its index path and the number of failed or missing checks."""
+def build(
+    build_dir: Path, out: Path | None = None, sabotage: Path | None = None
+) -> tuple[Path, list[Status]]:
+    """Write the report; return its index path and the status of every notebook."""
     build_dir = Path(build_dir)
     final = Path(out) if out else build_dir / "report"
     out = final.with_name(f".{final.name}.{os.getpid()}.tmp")  # written in full, then swapped in
     shutil.rmtree(out, ignore_errors=True)
     try:
         (out / "notebooks").mkdir(parents=True)
-        failures = _write(build_dir, out)
+        statuses = _write(build_dir, out, sabotage or claims.ROOT / "docs" / "sabotage.json")
         old = final.with_name(f".{final.name}.{os.getpid()}.old")
         if final.exists():
             final.rename(old)
@@ -253,100 +318,81 @@ def build(build_dir: Path, out: Path | None = None) -> tuple[Path, int]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return final / "index.html", failures
+    return final / "index.html", statuses
 
 
-def render_all(notebooks: list[Path], out: Path, cache: Path) -> dict[str, dict]:
-    """:func:`render_notebook` for each executed notebook into ``out``, in parallel where the OS can fork.
-
-    Only notebooks not in the cache are rendered, and only they get workers.
-    The exporter is built before the workers fork, so each inherits it instead
-    of importing nbconvert again. Returns each notebook's cell ids by name.
-    """
-    jobs = [(ipynb, out / f"{ipynb.stem}.html", cache) for ipynb in notebooks]
-    todo = [job for job in jobs if not _cached_html(job[0].read_bytes(), cache).is_file()]
-    workers = min(len(todo), os.cpu_count() or 1)
-    done = {}
-    if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
-        _exporter()
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = dict(zip((job[0].stem for job in todo), pool.map(render_notebook, *zip(*todo))))
-    return {
-        job[0].stem: done[job[0].stem] if job[0].stem in done else render_notebook(*job)
-        for job in jobs
-    }
-
-
-def _write(build_dir: Path, out: Path) -> int:
-    """Write the report into ``out``; return the number of failed or missing checks."""
-    failures, sections, nb_links, seen = 0, [], [], {}
-    entries = list(CLAIMS) + [
-        e
-        for e in BEYOND
-        if (build_dir / "results" / f"{e.notebook}.json").is_file()
-        or (build_dir / "notebooks" / f"{e.notebook}.ipynb").is_file()
-    ]
-    executed = dict.fromkeys(build_dir / "notebooks" / f"{e.notebook}.ipynb" for e in entries)
-    rendered = render_all(
-        [p for p in executed if p.is_file()], out / "notebooks", build_dir / ".cache" / "report"
+def summary(statuses: list[Status]) -> str:
+    """One line: every notebook current, or which are not and why."""
+    bad = [s for s in statuses if not s.current]
+    if not bad:
+        return f"✓ all checks hold, all {len(statuses)} notebooks current"
+    return f"✗ {len(bad)} of {len(statuses)} notebooks not ✓ current: " + "; ".join(
+        s.line() for s in bad
     )
-    for entry in entries:
-        anchor, title, notebook, figures, text, beyond = (
-            entry.anchor,
-            entry.title,
-            entry.notebook,
-            entry.figures,
-            entry.text,
-            entry.beyond,
-        )
-        if beyond and not any(s.startswith("<h1") for s in sections):
+
+
+def _status_cell(status: Status) -> str:
+    cls = "pass" if status.current else "stale" if status.label == "stale" else "bad"
+    reason = f" <small>({html.escape(status.reason)})</small>" if status.reason else ""
+    return f'<span class="{cls}">{html.escape(status.label)}</span>{reason}'
+
+
+def _write(build_dir: Path, out: Path, sabotage: Path) -> list[Status]:
+    """Write the report into ``out``; return the status of every notebook."""
+    statuses = {name: notebook_status(build_dir, name) for name in notebooks()}
+    cells, links = {}, {}
+    for name in statuses:
+        ipynb = build_dir / "notebooks" / f"{name}.ipynb"
+        if ipynb.is_file():
+            cells[name] = render_notebook(ipynb, out / "notebooks" / f"{name}.html")
+            links[name] = f"notebooks/{name}.html"
+    sections = []
+    for entry in SECTIONS:
+        if entry is BEYOND[0]:
             sections.append(
                 '<h1 id="beyond">Beyond the paper</h1><p>Questions the paper does not answer, studied with the '
                 "same rigour. These are not claims of the paper.</p>"
             )
-        if notebook not in seen:
-            res_path = build_dir / "results" / f"{notebook}.json"
-            ipynb = build_dir / "notebooks" / f"{notebook}.ipynb"
-            results = json.loads(res_path.read_text()) if res_path.is_file() else None
-            cells = rendered.get(notebook, {})
-            link = f"notebooks/{notebook}.html" if ipynb.is_file() else None
-            # A notebook without results, or whose executed notebook is missing, did not finish:
-            # its results (if any) may be from an earlier run, so it counts as a failure.
-            failures += (results is None or not ipynb.is_file()) + (
-                0 if results is None else sum(not c["holds"] for c in results["claims"])
-            )
-            seen[notebook] = (results, link, cells)
-            nb_links.append(
-                f'<li><a href="{link}">{notebook}</a></li>'
-                if link
-                else f'<li>{notebook}: <span class="bad">✗ did not finish</span> (see the make log)</li>'
-            )
-        results, link, cells = seen[notebook]
+        status = statuses[entry.notebook]
+        link = links.get(entry.notebook)
         figs = []
-        for fig in figures:
-            src = build_dir / "figures" / notebook / f"{fig}.png"
+        for fig in entry.figures:
+            src = build_dir / "figures" / entry.notebook / f"{fig}.png"
             if src.is_file():
-                dest = out / "figures" / notebook / src.name
+                dest = out / "figures" / entry.notebook / src.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest)
+                caption = fig.replace("_", " ")
                 figs.append(
-                    f'<figure><img src="figures/{notebook}/{src.name}" alt="{html.escape(fig)}">'
-                    f"<figcaption>{html.escape(fig.replace('_', ' '))} "
-                    f'(<a href="figures/{notebook}/{src.name}">PNG</a>)</figcaption></figure>'
+                    f'<figure><img src="figures/{entry.notebook}/{src.name}" '
+                    f'alt="{html.escape(f"Figure {caption} of: {entry.title}")}">'
+                    f"<figcaption>{html.escape(caption)} "
+                    f'(<a href="figures/{entry.notebook}/{src.name}">PNG</a>)</figcaption></figure>'
                 )
-        if results is None:
-            body = '<p class="banner fail">✗ no results: the notebook did not finish.</p>'
-        else:
-            body = checks_table(results, link, about=anchor, cells=cells) + provenance(results)
+        results = status.results
+        body = f"<p>{_status_cell(status)}</p>"
+        if results is not None:
+            body += checks_table(
+                results,
+                link,
+                about=entry.anchor,
+                cells=cells.get(entry.notebook),
+                current=status.current,
+            )
+            body += provenance(results)
+        text = section_text(entry, (results or {}).get("measured", {}))
         sections.append(
-            f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>'
-            f'<p>From <a href="{link or "#"}">{notebook}</a>.</p>{"".join(figs)}'
+            f'<section id="{entry.anchor}"><h2>{html.escape(entry.title)}</h2><p>{html.escape(text)}</p>'
+            f'<p>From <a href="{link or "#notebooks"}">{entry.notebook}</a>.</p>{"".join(figs)}'
             f"<h3>Checks</h3>{body}</section>"
         )
-    banner = (
-        '<p class="banner ok">✓ Every check holds.</p>'
-        if failures == 0
-        else f'<p class="banner fail">✗ {failures} check(s) failed or missing: see the ✗ rows below.</p>'
+    ordered = list(statuses.values())
+    ok = all(s.current for s in ordered)
+    banner = f'<p class="banner {"ok" if ok else "fail"}">{html.escape(summary(ordered))}</p>'
+    table = "".join(
+        f'<tr><td><a href="{links.get(s.notebook, "#notebooks")}">{s.notebook}</a></td>'
+        f"<td>{_status_cell(s)}</td></tr>"
+        for s in ordered
     )
     nav = "".join(
         f'<a href="#{c.anchor}">{c.title.split(".")[0]}. {c.anchor.replace("_", " ")}</a>'
@@ -356,6 +402,12 @@ def _write(build_dir: Path, out: Path) -> int:
         '<a href="#beyond">beyond the paper</a><a href="#sabotage">checks proven able to fail</a>'
     )
     nav += '<a href="#notebooks">executed notebooks</a>'
+    nb_links = "".join(
+        f'<li><a href="{links[s.notebook]}">{s.notebook}</a></li>'
+        if s.notebook in links
+        else f"<li>{s.notebook}: {_status_cell(s)}</li>"
+        for s in ordered
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fa-companion: claims report</title><style>{_STYLE}</style></head>
@@ -366,18 +418,21 @@ Factorization</i> (AISTATS 2022). Every number below was computed by the noteboo
 the stated threshold. The experiments are this companion's own designs, not reproductions of the paper's figures;
 FA* is our definition (see README).</p>
 {banner}
+<table id="status"><tr><th>notebook</th><th>results</th></tr>{table}</table>
+<p><small>✓ current: produced by the sources as they are now (the science, the notebook, the tooling it runs with
+and the pinned versions), committed, with every check holding. Stale: produced by other sources or by uncommitted
+changes; its checks are shown in brackets. Rebuild with <code>make</code>.</small></p>
 <nav>{nav}</nav>
 {"".join(sections)}
 <h2 id="sabotage">Checks proven able to fail</h2>
 <p>Every check could have been a ✗. The claim notebooks were run on deliberately broken science, and these are the
 checks that caught each breakage.</p>
-{sabotage_table(Path(__file__).resolve().parents[1] / "docs" / "sabotage.json")}
-<h2 id="notebooks">Executed notebooks</h2><ul>{"".join(nb_links)}</ul>
-{_BROKEN_IMAGES_PROBE}
+{sabotage_table(sabotage)}
+<h2 id="notebooks">Executed notebooks</h2><ul>{nb_links}</ul>
 </body></html>
 """
     (out / "index.html").write_text(page)
-    return failures
+    return ordered
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,20 +444,23 @@ def main(argv: list[str] | None = None) -> int:
         help="folder with results/, figures/, notebooks/",
     )
     ap.add_argument("--out", type=Path, default=None, help="report folder (default BUILD/report)")
+    ap.add_argument(
+        "--sabotage",
+        type=Path,
+        default=None,
+        help="the sabotage matrix (default docs/sabotage.json of the repository)",
+    )
     args = ap.parse_args(argv)
     try:
-        index, failures = build(args.build, args.out)
+        index, statuses = build(args.build, args.out, args.sabotage)
     except OSError as exc:
         print(
             f"report: cannot write the report ({exc}); the previous report, if any, is untouched",
             file=sys.stderr,
         )
         return 2
-    print(
-        f"  report: {index}"
-        + (f"   ✗ {failures} check(s) failed or missing" if failures else "   ✓ all checks hold")
-    )
-    return 1 if failures else 0
+    print(f"  report: {index}   {summary(statuses)}")
+    return 0 if all(s.current for s in statuses) else 1
 
 
 if __name__ == "__main__":

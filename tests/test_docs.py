@@ -2,11 +2,13 @@
 
 import json
 import re
+import subprocess
+import sys
 
-from conftest import ROOT, SOURCES
+from conftest import ROOT, SOURCES, build_files
 
-from companion import docs
-from companion.catalog import SECTIONS
+from companion import claims, docs
+from companion.catalog import SECTIONS, notebooks
 
 
 def test_docs_come_from_the_current_code():
@@ -37,10 +39,54 @@ def test_readme_gallery_images_exist_and_results_hold():
 
 
 def test_report_changes_are_not_producers():
-    """Editing the report, the catalog or the docs tool does not make docs/ stale."""
-    producers = {p.relative_to(ROOT).as_posix() for pat in docs.PRODUCERS for p in ROOT.glob(pat)}
-    assert "companion/report.py" not in producers and "companion/catalog.py" not in producers
+    """Editing the report, the catalog or the docs tool does not make docs/ or any results stale."""
+    producers = {
+        p.relative_to(ROOT).as_posix()
+        for pattern in claims.source_patterns(notebooks())
+        for p in ROOT.glob(pattern)
+    }
+    for tool in ("report", "catalog", "docs"):
+        assert f"companion/{tool}.py" not in producers
     assert "fa_core/theory.py" in producers and "companion/claims.py" in producers
+    assert "notebooks/explore.py" not in producers
+
+
+def test_the_digest_covers_what_make_rebuilds_a_notebook_for():
+    """The science and tooling in the digest are the Makefile's CORE, on which every notebook depends."""
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "--eval", "print-core: ; @echo $(CORE)", "print-core"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    core = set(proc.stdout.split())
+    digested = {
+        p.relative_to(ROOT).as_posix()
+        for pattern in (*claims.SCIENCE, *claims.TOOLING)
+        for p in ROOT.glob(pattern)
+    }
+    assert digested == core
+
+
+def test_docs_help_prints_help_and_changes_nothing():
+    before = build_files(ROOT / "docs"), (ROOT / "README.md").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "companion.docs", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and "usage:" in proc.stdout and "--build" in proc.stdout
+    assert (build_files(ROOT / "docs"), (ROOT / "README.md").read_bytes()) == before
+
+
+def test_docs_refuses_a_build_that_is_not_current(tmp_path, capsys):
+    before = build_files(ROOT / "docs")
+    assert docs.main(["--build", str(tmp_path)]) == 1
+    assert "did not finish" in capsys.readouterr().err
+    assert build_files(ROOT / "docs") == before
 
 
 def test_executed_notebooks_are_readable_without_running():
