@@ -135,6 +135,33 @@ def feedback_redrawn() -> Iterator[None]:
         yield
 
 
+@breakage(
+    "GD's error sent back through the random B instead of W (GD becomes FA, in depth too)",
+    (
+        "convergence",
+        "separation",
+        "orthogonal",
+        "linear_network",
+        "beyond_rules",
+        "beyond_depth",
+        "beyond_real_data",
+    ),
+)
+def gd_is_fa() -> Iterator[None]:
+    import fa_core.rules as R
+
+    with _replace_rule("gd", step=R.fa_step, z_direction=R.feedback_direction, deep=("fa", 0.0)):
+        yield
+
+
+@breakage("DRTP's output-target feedback replaced by FA's error feedback", ("beyond_rules",))
+def drtp_is_fa() -> Iterator[None]:
+    import fa_core.rules as R
+
+    with _replace_rule("drtp", step=R.fa_step, z_direction=R.feedback_direction):
+        yield
+
+
 @breakage("FA* without its midpoint (it becomes FA)", ("convergence",))
 def fa_star_without_midpoint() -> Iterator[None]:
     import fa_core.rules as R
@@ -183,23 +210,45 @@ def not_whitened() -> Iterator[None]:
 
 
 @breakage(
-    "finite samples drawn already whitened (Σ̂ = I exactly, no sampling error)",
+    "the network sees isotropic inputs whatever X is (X replaced by whitened samples of the "
+    "same size, and T by their images under the least-squares teacher)",
     ("linear_network",),
 )
-def samples_whitened() -> Iterator[None]:
+def network_inputs_isotropic() -> Iterator[None]:
+    import numpy as np
+
     import fa_core
     import fa_core.inputs as I
+    import fa_core.network as NW
 
-    whitened = I.whitened_inputs
+    train = NW.train_network
 
-    def gaussian(N, n, rng, Sigma=None):
-        if Sigma is not None:
-            raise ValueError("samples_whitened breaks isotropic samples only")
-        return whitened(N, n, rng)
+    def isotropic(X, T, *args, **kwargs):
+        X, T = np.asarray(X, dtype=float), np.asarray(T, dtype=float)
+        teacher = np.linalg.pinv(X) @ T  # the linear teacher the data define
+        X = I.whitened_inputs(X.shape[-2], X.shape[-1], 0) + np.zeros_like(X)
+        return train(X, X @ teacher, *args, **kwargs)
 
     with (
-        mock.patch.object(I, "gaussian_inputs", gaussian),
-        mock.patch.object(fa_core, "gaussian_inputs", gaussian),
+        mock.patch.object(NW, "train_network", isotropic),
+        mock.patch.object(fa_core, "train_network", isotropic),
+    ):
+        yield
+
+
+@breakage("minibatch SGD's step size kept constant (eta_decay ignored)", ("linear_network",))
+def sgd_step_constant() -> Iterator[None]:
+    import fa_core
+    import fa_core.network as NW
+
+    train = NW.train_network
+
+    def constant(*args, eta_decay=None, **kwargs):
+        return train(*args, **kwargs)
+
+    with (
+        mock.patch.object(NW, "train_network", constant),
+        mock.patch.object(fa_core, "train_network", constant),
     ):
         yield
 

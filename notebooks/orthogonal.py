@@ -346,6 +346,7 @@ claims.record(
     overlap_mean={
         f"r={r},k={k}": float(np.mean(sweep[k, r]["overlap"])) for r in r_list for k in k_list
     },
+    largest_k=k_max,
     overlap_slope=slopes,
     overlap_over_prediction=level,
     gd_relative_error_min_largest_k=min(float(np.min(sweep[k_max, r]["gd_rel"])) for r in r_list),

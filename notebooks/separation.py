@@ -415,6 +415,11 @@ claims.check(
     kind="law",
 )
 claims.record(
+    default_spectrum=dict(
+        median_ratio=summary[default]["median"],
+        fa_relative_error=rel_error[default]["fa"],
+        gd_relative_error=rel_error[default]["gd"],
+    ),
     ratio_summary=summary,
     median_r_sigma_min_sq=edelman,
     tail_estimate_default_median=tail_estimate,
