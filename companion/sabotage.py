@@ -101,7 +101,7 @@ def fa_is_gd() -> Iterator[None]:
 
 @breakage(
     "the feedback B drawn as zero",
-    ("convergence", "separation", "orthogonal"),
+    ("convergence", "orthogonal"),
 )
 def feedback_zero() -> Iterator[None]:
     import fa_core.start as S
@@ -194,6 +194,33 @@ def limit_perturbed() -> Iterator[None]:
         yield
 
 
+@breakage(
+    "FA's closed-form limit replaced by the optimum OPT_r (fa_limit_error and sketch_error)",
+    ("separation", "linear_network", "beyond_real_data", "beyond_depth"),
+)
+def fa_limit_is_optimal() -> Iterator[None]:
+    import numpy as np
+
+    import fa_core
+    import fa_core.theory as T
+
+    def optimal(target_or_Y, B, Sigma=None):
+        B = np.asarray(B)
+        value = T.optimal_error(target_or_Y, B.shape[-2], Sigma=Sigma)
+        return np.full(B.shape[:-2], value) if B.ndim > 2 else value
+
+    def sketch_optimal(s, D):
+        D = np.asarray(D)
+        return np.full(D.shape[:-2], np.sum(np.asarray(s, dtype=float)[D.shape[-2] :] ** 2))
+
+    with (
+        mock.patch.object(T, "fa_limit_error", optimal),
+        mock.patch.object(fa_core, "fa_limit_error", optimal),
+        mock.patch.object(T, "sketch_error", sketch_optimal),
+    ):
+        yield
+
+
 @breakage("network inputs Gaussian instead of whitened", ("linear_network",))
 def not_whitened() -> Iterator[None]:
     import fa_core
@@ -236,19 +263,41 @@ def network_inputs_isotropic() -> Iterator[None]:
         yield
 
 
-@breakage("minibatch SGD's step size kept constant (eta_decay ignored)", ("linear_network",))
-def sgd_step_constant() -> Iterator[None]:
-    import fa_core
+@breakage(
+    "minibatch SGD draws its first minibatch at every step (the other samples never seen)",
+    ("linear_network",),
+)
+def sgd_first_batch_only() -> Iterator[None]:
     import fa_core.network as NW
 
-    train = NW.train_network
+    minibatches = NW._minibatches
 
-    def constant(*args, eta_decay=None, **kwargs):
-        return train(*args, **kwargs)
+    def first_only(*args, **kwargs):
+        first = minibatches(*args, **kwargs)(0)
+
+        def batch(step):
+            return first
+
+        return batch
+
+    with mock.patch.object(NW, "_minibatches", first_only):
+        yield
+
+
+@breakage(
+    "Kolen–Pollack's feedback frozen (B never learns: it becomes FA with weight decay)",
+    ("beyond_rules",),
+)
+def kolen_pollack_frozen() -> Iterator[None]:
+    import fa_core
+    import fa_core.rules_beyond as RB
+
+    def frozen(lam):
+        return RB.with_weight_decay("fa", lam)
 
     with (
-        mock.patch.object(NW, "train_network", constant),
-        mock.patch.object(fa_core, "train_network", constant),
+        mock.patch.object(RB, "kolen_pollack", frozen),
+        mock.patch.object(fa_core, "kolen_pollack", frozen),
     ):
         yield
 

@@ -345,19 +345,13 @@ print({f"rho={rho:g}": round(float(np.median(v)), 3) for rho, v in rho_ratio.ite
 rho0 = np.median(rho_ratio[min(rho_list)])
 closest = min(float(np.median(v)) for v in rho_ratio.values())
 claims.check(
-    f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ, relative to ρ = {min(rho_list):g}'s",
-    closest / rho0,
-    ">",
-    0.5,
-    note="a measured answer: W₀ carries no information about Y's top subspace",
-    kind="law",
-)
-claims.check(
-    f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ",
+    f"no ρ in {rho_list} closes the gap: smallest median FA/OPT over ρ, above both 2 and half "
+    f"of ρ = {min(rho_list):g}'s",
     closest,
     ">",
-    2.0,
-    note=f"GD from the same start: {np.median(gd_unit):.3f}",
+    max(2.0, 0.5 * rho0),
+    note=f"a measured answer: W₀ carries no information about Y's top subspace; ρ = "
+    f"{min(rho_list):g}: {rho0:.2f}; GD from the same start: {np.median(gd_unit):.3f}",
     kind="law",
 )
 claims.record(median_ratio_by_rho={f"{rho:g}": float(np.median(v)) for rho, v in rho_ratio.items()})
