@@ -151,7 +151,7 @@ CLAIMS = (
         "are at least {gd}): the construction witnesses the claim, it does not show that FA fits well.",
         numbers=lambda m: dict(
             k=f"{m['largest_k']}",
-            gd=f"{min(m['gd_relative_error_min_largest_k'], m['fa_relative_error_min_largest_k']):.0%}",
+            gd=f"{min(m['gd_relative_error_min_largest_k'], m['fa_relative_error_min_largest_k']):.2%}",
         ),
         gallery="angles_vs_rank",
     ),

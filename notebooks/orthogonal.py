@@ -512,7 +512,7 @@ print(
     f"GD's relative error at k = {delta_k}, r = {delta_r}: "
     + ", ".join(f"δ = {d:g}: {v:.0%}" for d, v in gd_rel_sens.items())
     + f"; at the largest k of section 1 (k = {k_max}) it is at least "
-    f"{min(float(np.min(sweep[k_max, r]['gd_rel'])) for r in r_list):.1%}."
+    f"{min(float(np.min(sweep[k_max, r]['gd_rel'])) for r in r_list):.2%}."
 )
 claims.record(
     sensitivity={
