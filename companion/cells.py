@@ -3,8 +3,9 @@
     from companion import cells
     cells.run(Path("notebooks/separation.py"), {"quick": True, "build_dir": "/tmp/b"})
 
-The cells run in order in one fresh namespace, in the notebook's folder, with
-figures drawn off-screen; the parameters are assigned at the end of the
+The cells run in order in one fresh namespace, in the current folder (a caller
+that needs the notebook's folder starts its process there, as the sabotage
+worker does), with figures drawn off-screen; the parameters are assigned at the end of the
 parameters cell, as papermill injects them. Figures, results JSON and checks
 behave as in a papermill run (``nb.finish()`` raises if a check fails), but
 nothing is written as a notebook. This is how the sabotage suite and the
@@ -13,9 +14,7 @@ profiler run notebooks: it costs no kernel start-up and no papermill import.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -34,16 +33,6 @@ def code_cells(source: Path, params: dict) -> list[str]:
     return out
 
 
-@contextmanager
-def _in_folder(folder: Path):
-    previous = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
-
-
 def run(source: Path, params: dict, runner: Callable | None = None) -> dict:
     """Execute the notebook ``source`` with ``params``; return its namespace.
 
@@ -58,9 +47,8 @@ def run(source: Path, params: dict, runner: Callable | None = None) -> dict:
     source = Path(source).resolve()
     namespace: dict = {"__name__": "__main__"}
     try:
-        with _in_folder(source.parent):
-            for i, code in enumerate(code_cells(source, params)):
-                (runner or exec)(compile(code, f"<{source.stem} cell {i}>", "exec"), namespace)
+        for i, code in enumerate(code_cells(source, params)):
+            (runner or exec)(compile(code, f"<{source.stem} cell {i}>", "exec"), namespace)
     finally:
         plt.close("all")
     return namespace

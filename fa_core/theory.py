@@ -306,3 +306,47 @@ def alignment_bound(V0, lam_sym_min: np.ndarray, eta: float) -> np.ndarray:
         [np.zeros((lam.shape[0], 1)), np.cumsum(2 * lam[:, :-1], axis=1)], axis=1
     )
     return np.reshape(V0, (-1, 1)) * np.exp(-eta * integral)
+
+
+def gd_limit_tilt(target_or_Y, r: int, Sigma_hat: np.ndarray) -> np.ndarray:
+    """Largest principal angle between GD's limit subspace under Σ̂ and U_r, to first order in Σ̂ − I.
+
+    GD's limit on inputs with covariance Σ̂ = I + Δ has column space
+    col(Σ̂^{−1/2} U_r(Σ̂^{1/2} Y)). To first order in Δ it is spanned by
+    u_i + Σ_{j>r} T_{ji} u_j (i ≤ r), with the tilt
+
+        T_{ji} = (u_jᵀ Δ u_i) s_j² / (s_i² − s_j²),   i ≤ r < j ≤ k:
+
+    the parts outside col(Y) cancel between Σ̂^{1/2} and Σ̂^{−1/2}, and the
+    tail modes j of Y are weighted by s_j² (derivations R13). The largest
+    principal angle is arctan σ_max(T), up to O(‖Δ‖²).
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    r : int
+        Hidden units, 1 ≤ r < rank(Y); requires s_r > s_{r+1}.
+    Sigma_hat : ndarray, shape (S, n, n) or (n, n)
+        Input covariances XᵀX/N.
+
+    Returns
+    -------
+    ndarray, shape (S,) or float
+        The first-order largest angle (radians) for each covariance.
+
+    Examples
+    --------
+    >>> import numpy as np, fa_core as fa
+    >>> t = fa.make_target(np.array([1.0, 1.0, 0.1]), 6, 4, rng=0)
+    >>> float(fa.theory.gd_limit_tilt(t, 2, np.eye(6)))
+    0.0
+    """
+    t = as_target(target_or_Y)
+    r = positive_int(r, "r")
+    s = t.s
+    if not r < s.size or not s[r - 1] > s[r]:
+        raise ValueError(f"r must be in [1, rank(Y) - 1] with s_r > s_(r+1); got r = {r}")
+    Delta = np.asarray(Sigma_hat, dtype=float) - np.eye(t.U.shape[0])
+    coupling = t.U[:, r:].T @ Delta @ t.U[:, :r]  # (..., k − r, r): u_jᵀ Δ u_i
+    weight = s[r:, None] ** 2 / (s[None, :r] ** 2 - s[r:, None] ** 2)
+    return np.arctan(np.linalg.norm(coupling * weight, ord=2, axis=(-2, -1)))

@@ -205,24 +205,28 @@ for act, res in results.items():
         res["change"],
         "<",
         0.01,
+        kind="consistency",
     )
     claims.check(
         f"{act}: FA's training error exceeds GD's on every seed (min FA/GD)",
         res["ratio"].min(),
         ">",
         1.0,
+        kind="law",
     )
     claims.check(
         f"{act}: FA's test error exceeds GD's (median FA/GD)",
         np.median(res["test_ratio"]),
         ">",
         1.0,
+        kind="law",
     )
     claims.check(
         f"{act}: the two representations differ (median overlap GD–FA)",
         np.median(res["overlap"]),
         "<",
         0.9,
+        kind="law",
     )
 claims.record(
     **{

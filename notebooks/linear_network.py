@@ -18,6 +18,23 @@
 # layer, is the representation. Section 4 shows why the condition matters: with
 # anisotropic inputs the limits move.
 #
+# **Scope.**
+#
+# - *Derived here*: with whitened inputs every network step is the factorization step
+#   (R12); with Gaussian inputs the error deviation is second order in Σ̂ − I, so ∝ 1/N,
+#   and GD's subspace moves at first order with the constant s_j²/(s_i² − s_j²) (R13);
+#   with anisotropic inputs the limits are Σ-weighted closed forms and FA's subspace is
+#   col(YBᵀ) for r ≤ k (R14).
+# - *Observed*: the fitted slopes, that the separation survives at every N, and that
+#   minibatch SGD with a decaying step reaches the full-batch limits.
+# - *The paper* (abstract): the results "also hold for training two-layer linear neural
+#   networks when the training input is isotropic, and the output is a linear function
+#   of the input".
+# - *Our reconstruction may differ*: the mean-squared loss over samples, feedback in the
+#   first layer's update, B Gaussian, FA from zero and GD from a small random start,
+#   discrete steps; finite samples and SGD go beyond the abstract's condition.
+# - *Not reproduced*: the paper's own network experiments, if any.
+#
 # **How this notebook tests it.** We train an actual network on samples X (N×n) with
 # targets T = XY, using backprop (GD) and FA, with `fa_core.train_network`. The loss
 # is the mean over samples, (1/2N)‖T − XZW‖². Then:
@@ -100,6 +117,14 @@ if not 1 <= r <= min(n, m):
 if sum(f >= 4 for f in sample_factors) < 3:
     raise ValueError(
         f"sample_factors needs at least three values >= 4 to fit the 1/N law; got {sample_factors}"
+    )
+if (
+    1.0 not in kappa_iterate
+    or len(set(kappa_iterate)) < 2
+    or not set(kappa_iterate) <= set(kappa_list)
+):
+    raise ValueError(
+        f"kappa_iterate must hold 1.0 and another κ, all in kappa_list; got {kappa_iterate}"
     )
 g = fa.streams(seed, names=("target", "whitened", "samples", "sgd", "covariance"))
 head = min(3, k)
@@ -215,6 +240,7 @@ claims.check(
     equiv,
     "<",
     1e-10,
+    kind="law",
 )
 
 # %% [markdown]
@@ -236,14 +262,19 @@ claims.check(
 # - **Middle.** The largest principal angle between the network's and the
 #   factorization's Z.
 #   - GD's limit subspace is col(Σ̂^{−1/2} U_r(Σ̂^{1/2} Y)). To first order in
-#     Δ = Σ̂ − I, the Σ̂^{1/2} inside moves U_r by (I − P_r)(Δ/2)U_r, and the Σ̂^{−1/2}
-#     outside moves it back by −(Δ/2)U_r. The part outside col(U_r) cancels, and only
-#     terms that couple to the small tail modes survive. We therefore expect something
-#     between 1/√N and 1/N. Both references are drawn and the slope is measured.
+#     Δ = Σ̂ − I, the part of the move outside col(Y) cancels between Σ̂^{1/2} and
+#     Σ̂^{−1/2}, and on each tail mode u_j of Y what survives is the tilt
+#     T_ji = (u_jᵀ Δ u_i) s_j²/(s_i² − s_j²) (derivations R13,
+#     `fa.theory.gd_limit_tilt`). So the angle is first order, ∝ N^{−1/2}, with a small
+#     constant. We check the slope (fitted from N = 4n, like the error's) and the
+#     measured angle against arctan σ_max(T) computed from each seed's own Σ̂, both
+#     two-sided. The dotted line is that first-order value.
 #   - FA's limit subspace is col(Y Bᵀ) whatever Σ̂ is, so its angle only reflects
 #     the finite training time.
 # - **Right.** The separation survives: FA/OPT for the network against the same ratio
-#   for the factorization.
+#   for the factorization. The check is absolute: the network's median FA/OPT stays
+#   above 2 at every N, and below its closed form ‖(I − P)Y‖²/OPT times 1 + 4n/N (an
+#   FA that learned nothing would sit at ‖Y‖²/OPT).
 
 # %%
 fac_runs = {
@@ -261,11 +292,12 @@ fac_runs = {
 }
 fac_err = {rule: population_error(run) for rule, run in fac_runs.items()}
 Ns = [f * n for f in sample_factors]
-dev, ang, ratio_net = {"gd": [], "fa": []}, {"gd": [], "fa": []}, []
+dev, ang, ratio_net, tilt = {"gd": [], "fa": []}, {"gd": [], "fa": []}, [], []
 for N in Ns:
     Xs = np.stack(
         [fa.gaussian_inputs(N, n, g["samples"]) for _ in seeds]
     )  # each seed its own sample: independent deviations
+    tilt.append(fa.theory.gd_limit_tilt(teacher, r, Xs.mT @ Xs / N))  # first order, per seed
     for rule in ("gd", "fa"):
         net = fa.train_network(
             Xs,
@@ -285,7 +317,9 @@ for N in Ns:
 dev = {rule: np.array(v).T for rule, v in dev.items()}  # (seeds, len(Ns))
 ang = {rule: np.array(v).T for rule, v in ang.items()}
 ratio_net = np.array(ratio_net).T
+tilt = np.array(tilt).T  # (seeds, len(Ns))
 ratio_fac = fac_err["fa"] / opt
+ratio_closed = fa.fa_limit_error(teacher, fac_runs["fa"].B) / opt  # each seed's ‖(I − P)Y‖² / OPT
 
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.4))
 Ns_arr = np.array(Ns, dtype=float)
@@ -306,21 +340,16 @@ for rule in ("gd", "fa"):
     )
 ref = np.median(dev["gd"], axis=0)[0] * (Ns_arr[0] / Ns_arr)
 axes[0].plot(Ns_arr, ref, ":", color="0.3", label="∝ 1/N (second order)")
-ang_slope = float(np.polyfit(np.log(Ns_arr), np.log(np.median(ang["gd"], axis=0)), 1)[0])
+ang_slope = float(
+    np.polyfit(np.log(Ns_arr[asymptotic]), np.log(np.median(ang["gd"], axis=0)[asymptotic]), 1)[0]
+)
+tilt_ratio = ang["gd"][:, asymptotic] / tilt[:, asymptotic]  # measured / first-order angle
 axes[1].plot(
     Ns_arr,
-    np.median(ang["gd"], axis=0)[0] * np.sqrt(Ns_arr[0] / Ns_arr),
+    np.median(tilt, axis=0),
     ":",
     color="0.3",
-    label="∝ 1/√N",
-)
-axes[1].plot(
-    Ns_arr,
-    np.median(ang["gd"], axis=0)[0] * (Ns_arr[0] / Ns_arr),
-    "--",
-    color="0.3",
-    lw=0.8,
-    label="∝ 1/N",
+    label="GD, first order: arctan σ_max(T) (median)",
 )
 axes[0].set(
     xscale="log",
@@ -335,7 +364,7 @@ axes[1].set(
     yscale="log",
     xlabel="samples N",
     ylabel="largest principal angle (rad)",
-    title=f"Z_net vs Z_fact (GD slope {ang_slope:.2f})",
+    title=f"Z_net vs Z_fact (GD slope from N = 4n: {ang_slope:.2f})",
 )
 axes[1].legend()
 for i in range(n_seeds):
@@ -359,47 +388,76 @@ fig.suptitle(
 nb.show(fig, "finite_samples")
 sep_gap = float(np.median(np.abs(ratio_net[:, -1] - ratio_fac) / ratio_fac))
 print(f"median |FA/OPT network − factorization| / factorization at N = {Ns[-1]}: {sep_gap:.3g}")
+print(
+    f"GD subspace: slope {ang_slope:.2f} from N = 4n; measured / first-order angle, "
+    f"median over seeds and N ≥ 4n: {np.median(tilt_ratio):.3f} "
+    f"(range {tilt_ratio.min():.3f} to {tilt_ratio.max():.3f})"
+)
 
 # %%
 for rule in ("gd", "fa"):
     claims.check(
-        f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, lower end",
-        slopes[rule],
-        ">",
-        -1.4,
-        note="second order in Σ̂ − I: 1/N predicts −1, 1/√N would give −0.5",
-    )
-    claims.check(
-        f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope, upper end",
-        slopes[rule],
+        f"{rule.upper()}: finite-sample error deviation falls like 1/N: fitted log-log slope from "
+        "N = 4n is −1 (|slope + 1|, two-sided)",
+        abs(slopes[rule] + 1),
         "<",
-        -0.75,
+        0.25,
+        note=f"slope {slopes[rule]:.3f}; second order in Σ̂ − I: 1/N predicts −1, 1/√N −0.5",
+        kind="law",
     )
 claims.check(
-    f"separation ratio FA/OPT at N = {Ns[-1]} matches the factorization's (median relative difference)",
+    "separation ratio FA/OPT at the largest N matches the factorization's (median relative difference)",
     sep_gap,
     "<",
     4 * n / Ns[-1],
-    note="tolerance 4n/N: FA's error deviation ‖(P − P_Σ̂)Y‖² is second order in Σ̂ − I",
+    note=f"tolerance 4n/N at N = {Ns[-1]}: FA's error deviation ‖(P − P_Σ̂)Y‖² is second order",
+    kind="consistency",
 )
-sep_survives = float(np.min(np.median(ratio_net, axis=0)) / np.median(ratio_fac))
+net_ratio_median = np.median(ratio_net, axis=0)  # the network's FA/OPT at each N
+closed_median = float(np.median(ratio_closed))  # FA/OPT at N = ∞, from each seed's B
 claims.check(
-    "the separation survives at every N: min over N of median network FA/OPT ÷ factorization FA/OPT",
-    sep_survives,
+    "the separation in closed form: median over B of ‖(I − P)Y‖²/OPT, above 2",
+    closed_median,
     ">",
-    0.5,
-    note=f"the factorization's FA/OPT is {np.median(ratio_fac):.1f}, so FA = GD would fail this",
+    2.0,
+    note="2 = twice the optimum",
+    kind="law",
 )
 claims.check(
-    "GD's subspace deviation decreases with N (fitted log-log slope)",
-    ang_slope,
+    "the separation survives at every N: the network's median FA/OPT is within a factor 1 + 4n/N "
+    "of the closed form's (max over N of |ln(network / closed form)| ÷ ln(1 + 4n/N))",
+    np.max(np.abs(np.log(net_ratio_median / closed_median)) / np.log1p(4 * n / Ns_arr)),
     "<",
-    -0.25,
-    note="measured, not a rate claim: first-order terms largely cancel (section 2)",
+    1.0,
+    note=f"network's median FA/OPT from {net_ratio_median.min():.2f} to {net_ratio_median.max():.2f} "
+    f"over N; closed form {closed_median:.2f}. An FA that learned nothing sits at ‖Y‖²/OPT "
+    f"= {teacher.sq_norm / opt:.0f}, an optimal one at 1",
+    kind="law",
+)
+claims.check(
+    "GD's subspace deviation is first order in Σ̂ − I: log-log slope from N = 4n is −1/2 "
+    "(|slope + 1/2|, two-sided)",
+    abs(ang_slope + 0.5),
+    "<",
+    0.2,
+    note=f"slope {ang_slope:.3f}; first order: angle ∝ ‖Σ̂ − I‖ ∝ N^−1/2 (derivations R13)",
+    kind="law",
+)
+claims.check(
+    "GD's subspace angle against its first-order value arctan σ_max(T), "
+    "T_ji = (u_jᵀΔu_i) s_j²/(s_i²−s_j²), median over seeds and N ≥ 4n "
+    "(|ln(measured / first order)|, two-sided: within a factor 1.25)",
+    abs(np.log(np.median(tilt_ratio))),
+    "<",
+    np.log(1.25),
+    note=f"median ratio {np.median(tilt_ratio):.3f}",
+    kind="law",
 )
 claims.record(
     finite_sample_slopes=slopes,
     gd_subspace_slope=ang_slope,
+    gd_subspace_over_first_order_median=float(np.median(tilt_ratio)),
+    separation_ratio_closed_form_median=float(np.median(ratio_closed)),
     separation_ratio_network_median=[float(v) for v in np.median(ratio_net, axis=0)],
     separation_ratio_factorization_median=float(np.median(ratio_fac)),
 )
@@ -476,6 +534,7 @@ for rule in ("gd", "fa"):
         sgd_gap[rule],
         "<",
         0.01,
+        kind="law",
     )
 claims.record(sgd_gap=sgd_gap)
 
@@ -492,7 +551,10 @@ claims.record(sgd_gap=sgd_gap)
 #
 # For κ in `kappa_iterate` we also train the network, for `steps`·4·κ steps, because
 # the slowest direction converges at a rate proportional to 1/κ. We check that it
-# reaches exactly these limits. At κ = 1 this is the isotropic case.
+# reaches exactly these limits. At κ = 1 this is the isotropic case. A median over B
+# can stay nearly flat while single seeds move either way, so the move with Σ is
+# checked per seed: FA/GD of each seed changes from κ = 1 to the largest iterated κ,
+# and by exactly as much as its closed form's.
 
 # %%
 basis = fa.linalg.haar_orthonormal(g["covariance"], n, n)
@@ -604,25 +666,51 @@ for kp in kappa_list:
 
 # %%
 claims.check(
-    f"anisotropic, κ in {iterated}: iterated GD and FA equal their closed-form limits (max relative difference)",
+    "anisotropic, every iterated κ: iterated GD and FA equal their closed-form limits (max relative difference)",
     closed_dev,
     "<",
     1e-6,
+    note=f"κ in {iterated}",
+    kind="consistency",
 )
 claims.check(
-    f"anisotropic, κ in {iterated}: FA's limit subspace is col(YBᵀ) (max principal angle, rad)",
+    "anisotropic, every iterated κ: FA's limit subspace is col(YBᵀ) (max principal angle, rad)",
     max(aniso[kp]["fa_in_sketch"] for kp in iterated),
     "<",
     1e-6,
+    kind="law",
+)
+k_hi = max(iterated)  # per seed, how FA/GD moves from κ = 1 to the largest iterated κ
+moved = np.log(aniso[k_hi]["fa"] / aniso[k_hi]["gd"]) - np.log(aniso[1.0]["fa"] / aniso[1.0]["gd"])
+moved_closed = np.log(aniso[k_hi]["fa_closed"] / aniso[k_hi]["gd_closed"]) - np.log(
+    aniso[1.0]["fa_closed"] / aniso[1.0]["gd_closed"]
+)
+claims.check(
+    "anisotropic: the limits move with Σ: max over seeds of |Δ ln(FA/GD)| from κ = 1 to the "
+    "largest iterated κ, iterated runs",
+    np.max(np.abs(moved)),
+    ">",
+    0.01,
+    note=f"κ = {k_hi:g}; per-seed change {np.round(np.expm1(moved), 3).tolist()}",
+    kind="law",
+)
+claims.check(
+    "anisotropic: each seed's move of FA/GD with Σ equals its closed form's (max |difference| of Δ ln(FA/GD))",
+    np.max(np.abs(moved - moved_closed)),
+    "<",
+    1e-6,
+    kind="consistency",
 )
 claims.record(
+    anisotropic_move_per_seed=np.expm1(moved),
+    anisotropic_move_closed_per_seed=np.expm1(moved_closed),
     anisotropic={
         f"kappa={kp:g}": dict(
             fa_over_gd_closed=float(np.median(aniso[kp]["fa_closed"] / aniso[kp]["gd_closed"])),
             overlap_closed=float(np.median(aniso[kp]["overlap_closed"])),
         )
         for kp in kappa_list
-    }
+    },
 )
 
 # %% [markdown]

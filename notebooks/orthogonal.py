@@ -28,11 +28,28 @@
 #
 # **What "almost equal error" means here.** On this spectrum the equality is automatic:
 # *every* r-dimensional subspace of col(Y) is within that bound, because no r
-# directions capture much. Both rules leave most of ‖Y‖² unexplained (GD's relative
-# error is (k − r)/((1+δ)² r + k − r), above 90% once k ≥ 100). The construction is
-# a fair witness for the paper's "can be almost orthogonal even when the errors are
-# approximately equal", not evidence that FA fits well; the relative errors are
-# printed and recorded beside the ratio.
+# directions capture much. Both rules leave most of ‖Y‖² unexplained: GD's relative
+# error is (k − r)/((1+δ)² r + k − r), printed below for every k and δ this notebook
+# uses. The construction is a fair witness for the paper's "can be almost orthogonal
+# even when the errors are approximately equal", not evidence that FA fits well; the
+# relative errors are printed and recorded beside the ratio.
+#
+# **Scope.**
+#
+# - *Derived here* (derivations R4, R10, R11): FA's limit subspace is col(YBᵀ); on the
+#   bump spectrum the excess FA/GD − 1 = ((1+δ)² − 1) r (1 − ov)/(k − r) holds exactly
+#   for any r-subspace of col(Y) with overlap ov, so it is an identity, checked as
+#   consistency, not evidence; the overlap's leading-order value (1+δ)² r/k.
+# - *Observed*: that the measured overlap follows that law (the evidence for the
+#   claim, checked two-sided within the sample's standard error), and that the runs
+#   converge.
+# - *The paper* (abstract): "the representations found by gradient descent and FA can
+#   be almost orthogonal even when their error ‖ZW − Y‖_F is approximately equal".
+# - *Our reconstruction may differ*: the witness spectrum (a bump δ on a flat
+#   spectrum) is ours, and on it every r-subspace has nearly equal error; B Gaussian,
+#   FA from zero, GD from a small random start, discrete steps.
+# - *Not reproduced*: a setting where both rules fit Y well and still learn nearly
+#   orthogonal representations; the paper's own construction is not known to us.
 #
 # **How this notebook tests it.** These are our own experiments.
 #
@@ -231,51 +248,60 @@ for r in r_list:
 # **Checks.**
 #
 # - **The overlap falls like (1 + δ)² r/k.** Two-sided: the fitted slope of
-#   log(mean overlap) against log(prediction) over every k lies in [0.8, 1.2], and at
-#   the largest k the mean overlap is within a factor 2 of the prediction on either
-#   side. A law like r/√k (slope 0.5), or an overlap that stalls, fails. The
-#   prediction is (1+δ)² r/((1+δ)² r + k − r), which is (1+δ)² r/k for k ≫ r.
+#   log(mean overlap) against log(prediction) over every k is within 0.2 of 1, and the
+#   mean of overlap / prediction over every run (all k, all seeds) is within 4 of its
+#   standard errors of 1. A law like r/√k (slope 0.5), or an overlap that stalls, fails.
+#   The prediction is (1+δ)² r/((1+δ)² r + k − r), which is (1+δ)² r/k for k ≫ r.
 # - **The error ratio, exactly.** Unnormalised, the spectrum has r values
 #   (1 + δ)² (squared) and k − r values 1. FA's subspace lies in col(Y) and captures a
 #   total of r dimensions, a fraction ov of them from the top-r modes. So its error is
 #   exactly (k − r) + ((1 + δ)² − 1)·r·(1 − ov), and GD's is k − r. We check the
 #   identity FA/GD − 1 = ((1 + δ)² − 1)·r·(1 − ov)/(k − r) on every run, with the
-#   measured ov, and the bound ((1 + δ)² − 1)·r/(k − r) (9·10⁻⁵ for r = 5 at k = 25600)
-#   at the largest k.
+#   measured ov, and the bound ((1 + δ)² − 1)·r/(k − r) (printed below) at the largest
+#   k. Both hold for every r-subspace of col(Y), so they are consistency checks of the
+#   implementation, not evidence for the claim.
 # - **Equal statistics under rotation.** The Haar-random target and the diagonal
 #   target see the same Z₀, W₀ and B coordinates only up to rotation, so their
-#   statistics agree in distribution, not draw for draw. With 10 seeds we check only
-#   that the medians are within a factor of 2 (an order-of-magnitude sanity check).
+#   statistics agree in distribution, not draw for draw. With `n_seeds` seeds we check
+#   only that the medians are within a factor of 2 (an order-of-magnitude sanity check).
 
 # %%
 claims = nb.claims
 k_max = max(k_list)
-slopes = {}
+slopes, level = {}, {}
 for r in r_list:
     mean_ov = np.array([np.mean(sweep[k, r]["overlap"]) for k in k_list])
     slopes[r] = float(
         np.polyfit(np.log(fa.theory.bump_overlap(ks, r, delta)), np.log(mean_ov), 1)[0]
     )
     claims.check(
-        f"r = {r}: slope of log mean overlap vs log prediction over k, lower end of the law",
-        slopes[r],
-        ">",
-        0.8,
-    )
-    claims.check(
-        f"r = {r}: slope of log mean overlap vs log prediction over k, upper end of the law",
-        slopes[r],
+        f"r = {r}: slope of log mean overlap vs log prediction over k is 1 (|slope − 1|, two-sided)",
+        abs(slopes[r] - 1),
         "<",
-        1.2,
+        0.2,
+        note=f"slope {slopes[r]:.3f}",
+        kind="law",
     )
-    level = float(np.mean(sweep[k_max, r]["overlap"]) / fa.theory.bump_overlap(k_max, r, delta))
-    claims.check(f"r = {r}, k = {k_max}: mean overlap / (1+δ)² r/k, lower end", level, ">", 0.5)
-    claims.check(f"r = {r}, k = {k_max}: mean overlap / (1+δ)² r/k, upper end", level, "<", 2.0)
+    pooled = np.concatenate(
+        [sweep[k, r]["overlap"] / fa.theory.bump_overlap(k, r, delta) for k in k_list]
+    )  # overlap / prediction, every run
+    pooled_mean, pooled_se = float(pooled.mean()), float(pooled.std(ddof=1) / np.sqrt(pooled.size))
+    level[r] = dict(mean=pooled_mean, standard_error=pooled_se, runs=int(pooled.size))
     claims.check(
-        f"r = {r}, k = {k_max}: FA/GD − 1 (worst seed) within the exact bound ((1+δ)²−1) r/(k−r)",
+        f"r = {r}: overlap / (1+δ)² r/k over every k and seed: |mean − 1| in standard errors",
+        abs(pooled_mean - 1) / pooled_se,
+        "<",
+        4.0,
+        note=f"mean {pooled_mean:.3f} ± {pooled_se:.3f} over {pooled.size} runs",
+        kind="law",
+    )
+    claims.check(
+        f"r = {r}, largest k: FA/GD − 1 (worst seed) within the exact bound ((1+δ)²−1) r/(k−r)",
         np.max(sweep[k_max, r]["ratio"]) - 1,
         "<=",
         fa.theory.bump_excess_bound(k_max, r, delta),
+        note=f"k = {k_max}: bound {fa.theory.bump_excess_bound(k_max, r, delta):.2e}",
+        kind="consistency",
     )
 identity = max(
     float(
@@ -291,6 +317,7 @@ claims.check(
     identity,
     "<",
     1e-6,
+    kind="consistency",
 )
 fa_lim = max(float(res_["fa_vs_limit"].max()) for res_ in sweep.values())
 claims.check(
@@ -298,6 +325,7 @@ claims.check(
     fa_lim,
     "<",
     1e-6,
+    kind="consistency",
 )
 claims.record(
     overlap_median={
@@ -312,7 +340,11 @@ claims.record(
     overlap_mean={
         f"r={r},k={k}": float(np.mean(sweep[k, r]["overlap"])) for r in r_list for k in k_list
     },
+    largest_k=k_max,
     overlap_slope=slopes,
+    overlap_over_prediction=level,
+    gd_relative_error_min_largest_k=min(float(np.min(sweep[k_max, r]["gd_rel"])) for r in r_list),
+    fa_relative_error_min_largest_k=min(float(np.min(sweep[k_max, r]["fa_rel"])) for r in r_list),
     relative_error_median={
         f"r={r},k={k}": dict(
             fa=float(np.median(sweep[k, r]["fa_rel"])), gd=float(np.median(sweep[k, r]["gd_rel"]))
@@ -458,13 +490,29 @@ claims.check(
     gd_top,
     "<",
     1e-6,
+    kind="law",
 )
 haar_factor = float(np.median(haar["overlap"]) / np.median(diag_ref["overlap"]))
 claims.check(
-    "Haar-random and diagonal targets agree: overlap median ratio, lower end", haar_factor, ">", 0.5
+    "Haar-random and diagonal targets agree: overlap median ratio, lower end",
+    haar_factor,
+    ">",
+    0.5,
+    kind="consistency",
 )
 claims.check(
-    "Haar-random and diagonal targets agree: overlap median ratio, upper end", haar_factor, "<", 2.0
+    "Haar-random and diagonal targets agree: overlap median ratio, upper end",
+    haar_factor,
+    "<",
+    2.0,
+    kind="consistency",
+)
+gd_rel_sens = {d: float(np.min(sens[d]["gd_rel"])) for d in delta_list}
+print(
+    f"GD's relative error at k = {delta_k}, r = {delta_r}: "
+    + ", ".join(f"δ = {d:g}: {v:.0%}" for d, v in gd_rel_sens.items())
+    + f"; at the largest k of section 1 (k = {k_max}) it is at least "
+    f"{min(float(np.min(sweep[k_max, r]['gd_rel'])) for r in r_list):.2%}."
 )
 claims.record(
     sensitivity={
@@ -474,6 +522,7 @@ claims.record(
         for d in delta_list
     },
     haar_overlap_median=float(np.median(haar["overlap"])),
+    gd_relative_error_sensitivity={f"delta={d:g}": v for d, v in gd_rel_sens.items()},
     diagonal_overlap_median=float(np.median(diag_ref["overlap"])),
 )
 

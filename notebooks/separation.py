@@ -14,8 +14,27 @@
 # **Claim.** When there are fewer hidden units than the rank of Y (r < k), GD reaches
 # the Eckart–Young optimum OPT_r = Σ_{i>r} σ_i². FA can stop far above it. This is the
 # paper's provable separation between FA and GD. "Far" is relative to the optimum:
-# on the default spectrum both rules fit Y well in absolute terms (relative errors of
-# about 0.7% for FA against 0.04% for GD), and FA's error is many times GD's.
+# on the default spectrum both rules fit Y well in absolute terms, and FA's error is
+# many times GD's (section 2 prints both relative errors).
+#
+# **Scope.**
+#
+# - *Derived here* (derivations R4, R5, R8, R9): from zero, col(Z_t) ⊆ col(YBᵀ) at every
+#   step, so err_t ≥ ‖(I − P)Y‖² with no convergence argument; for r ≤ k every FA
+#   stationary point, from any start, has col(Z) = col(YBᵀ) and error ‖(I − P)Y‖², which
+#   exceeds OPT_r unless col(YBᵀ) is the top-r subspace, provided s_r > s_{r+1} (with
+#   s_r = s_{r+1} that subspace is not unique and FA's error can equal OPT_r); the
+#   exact distribution of FA/OPT on a head-plus-tail spectrum; E[FA/OPT] → ∞ as the
+#   tail level s → 0 (at a fixed s it is bounded by 1 + r/(q s²)).
+# - *Observed, not derived*: that FA's runs converge to that stationary point (checked
+#   on every run, at a finite number of steps), and the medians and tails of FA/OPT.
+# - *The paper* (abstract): "FA can be far from optimal when r < rank(Y). This is the
+#   first provable separation result between gradient descent and FA." We have the
+#   abstract only; the theorem's exact statement and constants are not known to us.
+# - *Our reconstruction may differ*: B Gaussian with rows of norm about 1, FA from
+#   zero (and from a small random start in section 1), discrete steps at η = 0.1, the
+#   spectra are ours.
+# - *Not reproduced*: the paper's figures and its constants.
 #
 # **Why (derivations R4, R5, R8).**
 #
@@ -62,6 +81,10 @@ iterated_steps = 6000  # steps for the confirming runs
 oversample_k = 5  # the rank k' we want to capture in the oversampling study
 oversample_p = [0, 1, 2, 4, 8, 16]  # extra units p: FA gets k' + p units
 oversample_decay = 1.0  # power-law exponent of the oversampling spectrum (rank decay_k)
+tight_head = 1  # k' for the near-tight check of the bound: one singular value at 1 ...
+tight_tail = 200  # ... and this many flat tail values ...
+tight_level = 1e-3  # ... at this level
+tight_p = 4  # oversampling for the near-tight check (k' + p > 4 gives the ratio a finite variance)
 seed = 0  # master seed
 quick = False  # tiny sizes for a smoke test (overrides the sizes above)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
@@ -90,6 +113,10 @@ nb = start(
         decay_r_list=[2, 5],
     ),
 )
+if tight_head + tight_p <= 4 or tight_p < 2:
+    raise ValueError(
+        f"tight_p must be >= 2 with tight_head + tight_p > 4 (finite variance); got {tight_p}"
+    )
 if not 1 <= r < head + tail:
     raise ValueError(
         f"r must be in [1, rank(Y) - 1] = [1, {head + tail - 1}] to see a separation; got {r}"
@@ -164,8 +191,23 @@ nb.show(fig, "error_curves")
 plateau_dev = max(
     float(np.max(np.abs(runs[rule].error[:, -1] - limits[rule]) / limits[rule])) for rule in limits
 )
+# From zero, col(Z) ⊆ col(YBᵀ) at every step, so err_t ≥ ‖(I − P)Y‖²: no convergence needed.
+every_step = min(float(np.min(runs[rule].error / limits[rule][:, None])) for rule in limits)
+# From a random start, every FA stationary point (r ≤ k) has col(Z) = col(YBᵀ) (derivations R4).
+random_start = fa.train(target, r, "fa", steps=steps, eta=eta, seeds=n_seeds, init_scale=1e-2)
+random_angle = float(
+    np.max(fa.principal_angles(random_start.Z, fa.theory.sketch(target, random_start.B)))
+)
+random_dev = float(
+    np.max(np.abs(random_start.error[:, -1] / fa.fa_limit_error(target, random_start.B) - 1))
+)
 gd_dev = float(np.max(np.abs(runs["gd"].error[:, -1] - opt) / opt))
 print(f"max |FA − plateau| / plateau = {plateau_dev:.2e};  max |GD − OPT| / OPT = {gd_dev:.2e}")
+print(
+    f"from zero, min over seeds and recorded steps of err_t / ‖(I − P)Y‖² = {every_step:.9f};  "
+    f"from random starts (scale 1e-2): max angle col(Z) vs col(YBᵀ) {random_angle:.1e} rad, "
+    f"max |err / ‖(I − P)Y‖² − 1| {random_dev:.1e}"
+)
 
 # %%
 claims = nb.claims
@@ -174,9 +216,38 @@ claims.check(
     plateau_dev,
     "<",
     1e-6,
+    kind="consistency",
 )
-claims.check("GD reaches optimal_error (max relative difference)", gd_dev, "<", 1e-8)
-claims.record(plateau_max_rel_dev=plateau_dev)
+claims.check("GD reaches optimal_error (max relative difference)", gd_dev, "<", 1e-8, kind="law")
+claims.check(
+    "FA/FA* from zero: the error never goes below ‖(I − P)Y‖² (min over seeds and recorded steps "
+    "of err_t / limit)",
+    every_step,
+    ">",
+    1 - 1e-9,
+    note="col(Z_t) ⊆ col(YBᵀ) at every step from zero (derivations R4)",
+    kind="law",
+)
+claims.check(
+    "FA from random starts: the stationary point has col(Z) = col(YBᵀ) (max principal angle, rad)",
+    random_angle,
+    "<",
+    1e-6,
+    note="every FA stationary point with r ≤ k, from any start (derivations R4)",
+    kind="law",
+)
+claims.check(
+    "FA from random starts stops at ‖(I − P)Y‖² too (max relative difference)",
+    random_dev,
+    "<",
+    1e-6,
+    kind="law",
+)
+claims.record(
+    plateau_max_rel_dev=plateau_dev,
+    min_error_over_limit_from_zero=every_step,
+    random_start_angle=random_angle,
+)
 
 # %% [markdown]
 # ## 2. How far from optimal: FA/OPT over draws of the feedback
@@ -207,7 +278,17 @@ claims.record(plateau_max_rel_dev=plateau_dev)
 # 1.25 of it on either side, so the check fails if the separation is much smaller or
 # much larger than derived. Relative errors are shown beside the ratio in the summary.
 
+
 # %%
+def feedback_draws(rng, draws, r_, k_):
+    """``draws`` feedback matrices B (r_×k_) from FA's own feedback generator, stacked.
+
+    In Y's right singular basis B V has i.i.d. Gaussian entries, and the sketch
+    does not depend on B's scale, so these are draws of D = B V.
+    """
+    return fa.start.feedback_matrix(rng, draws * r_, k_).reshape(draws, r_, k_)
+
+
 g = streams["draws"]
 default = f"head {head}×1, tail {tail}×{tail_level:g}"
 spectra = {
@@ -225,7 +306,7 @@ spectra.update(
 ratios, iterated, rel_error = {}, {}, {}
 for name, (s, rr) in spectra.items():
     s = s / s[0]
-    D = g.standard_normal((n_draws, rr, s.size))
+    D = feedback_draws(g, n_draws, rr, s.size)
     ratios[name] = fa.theory.sketch_error(s, D) / np.sum(s[rr:] ** 2)
     rel_error[name] = dict(
         fa=float(np.median(ratios[name]) * np.sum(s[rr:] ** 2) / np.sum(s**2)),
@@ -245,7 +326,7 @@ for name, (s, rr) in spectra.items():
         fa.optimal_error(t_small, rr),
     )
 
-fig, ax = plt.subplots(figsize=(12, 4.8))
+fig, ax = plt.subplots(figsize=(2 + 1.9 * len(ratios), 5.2))
 names = list(ratios)
 parts = ax.violinplot([np.log10(ratios[nm]) for nm in names], showmedians=True, widths=0.8)
 for body in parts["bodies"]:
@@ -262,7 +343,7 @@ for i, nm in enumerate(names):
         label="iterated FA runs" if i == 0 else None,
     )
 summary = {}
-for i, nm in enumerate(names):
+for nm in names:
     rt = ratios[nm]
     summary[nm] = dict(
         median=float(np.median(rt)),
@@ -270,20 +351,20 @@ for i, nm in enumerate(names):
         p_above_2=float(np.mean(rt > 2)),
         mean=float(np.mean(rt)),
     )
-    ax.annotate(
-        f"median {summary[nm]['median']:.1f}\nP(>2) {summary[nm]['p_above_2']:.2f}\n"
-        f"rel. error FA {rel_error[nm]['fa']:.2%}\nGD {rel_error[nm]['gd']:.2%}",
-        (i + 1, np.log10(rt).max()),
-        ha="center",
-        va="bottom",
-        fontsize=8,
-    )
 ax.axhline(0, color="k", lw=0.8)
 ax.axhline(np.log10(2), color="0.5", lw=0.8, ls=":")
-ax.set_xticks(range(1, len(names) + 1), names, rotation=15, fontsize=8)
+# each spectrum's numbers go in its own tick label, under the axis, so they never overlap
+ax.set_xticks(
+    range(1, len(names) + 1),
+    [
+        f"{nm}\nmedian {summary[nm]['median']:.1f}, P(>2) {summary[nm]['p_above_2']:.2f}\n"
+        f"rel. error FA {rel_error[nm]['fa']:.2%}\nGD {rel_error[nm]['gd']:.2%}"
+        for nm in names
+    ],
+    fontsize=7,
+)
 top = int(np.ceil(max(np.log10(ratios[nm]).max() for nm in names)))
 ax.set_yticks(range(0, top + 1), [f"{10**v:g}" for v in range(0, top + 1)])
-ax.set_ylim(top=top + 1.2)  # room for the annotations above the tallest violin
 ax.set(
     ylabel="FA error / OPT_r  (log scale)",
     title=f"FA's error relative to the optimum, over {n_draws} draws of B per spectrum (line at 2 = twice optimal)",
@@ -309,31 +390,39 @@ claims.check(
     closed_vs_iterated,
     "<",
     1e-6,
+    kind="consistency",
 )
 claims.check(
     "the exact head-tail formula equals the sketch computation on every draw (max relative difference)",
     exact_dev,
     "<",
     1e-6,
+    kind="consistency",
 )
 claims.check(
-    f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, lower end",
-    summary[default]["median"] / tail_estimate,
-    ">",
-    0.8,
-    note=f"estimate {tail_estimate:.2f} from an independent sample of G₁; see section 2",
-)
-claims.check(
-    f"median FA/OPT over {n_draws} draws, default spectrum ({default}) / head-tail estimate, upper end",
-    summary[default]["median"] / tail_estimate,
+    f"median FA/OPT over draws of B, default spectrum ({default}), against the head-tail estimate "
+    "(|ln(median / estimate)|, two-sided: within a factor 1.25)",
+    abs(np.log(summary[default]["median"] / tail_estimate)),
     "<",
-    1.25,
+    np.log(1.25),
+    note=f"{n_draws} draws; median {summary[default]['median']:.2f}, estimate {tail_estimate:.2f} "
+    "from an independent sample of G₁ (section 2)",
+    kind="law",
 )
 claims.record(
+    default_spectrum=dict(
+        median_ratio=summary[default]["median"],
+        fa_relative_error=rel_error[default]["fa"],
+        gd_relative_error=rel_error[default]["gd"],
+    ),
     ratio_summary=summary,
     median_r_sigma_min_sq=edelman,
     tail_estimate_default_median=tail_estimate,
     median_relative_error=rel_error,
+)
+print(
+    f"On the default spectrum the median FA/OPT is {summary[default]['median']:.1f}: relative "
+    f"errors {rel_error[default]['fa']:.2%} for FA (median over B) against {rel_error[default]['gd']:.2%} for GD."
 )
 print({nm: f"FA {v['fa']:.2%} vs GD {v['gd']:.2%} of ‖Y‖²" for nm, v in rel_error.items()})
 
@@ -428,6 +517,7 @@ claims.check(
     ang_sketch.max(),
     "<",
     1e-6,
+    kind="law",
 )
 mode_sum_dev = float(np.max(np.abs(modes["fa"].sum(1) - fa_run.error[:, -1]) / fa_run.error[:, -1]))
 claims.check(
@@ -435,12 +525,14 @@ claims.check(
     mode_sum_dev,
     "<",
     1e-6,
+    kind="consistency",
 )
 claims.check(
     "GD's subspace lies in the top-r singular subspace, ties included (max principal angle, degrees)",
     ang_gd.max(),
     "<",
     1e-6,
+    kind="law",
 )
 claims.record(fa_top_r_largest_angle_median_deg=float(np.median(ang_top[:, -1])))
 
@@ -453,9 +545,16 @@ claims.record(fa_top_r_largest_angle_median_deg=float(np.median(ang_top[:, -1]))
 # E ‖(I − P) Y‖²_F ≤ (1 + k'/(p − 1)) · Σ_{j>k'} σ_j²,
 #
 # with P the projector onto col(Y Bᵀ) for a Gaussian B with r = k' + p rows. This is
-# exactly FA's error from zero init (derivations R5). It is an upper bound, not a law,
-# so the check is one-sided; the measured mean sits well below it. We compare the mean of FA's error over draws,
-# divided by the best rank-k' error, with the bound.
+# exactly FA's error from zero init (derivations R5). The theorem is printed for the
+# unsquared norm, E‖(I − P)Y‖_F ≤ (1 + k'/(p − 1))^{1/2} (Σ_{j>k'} σ_j²)^{1/2}; its proof
+# bounds the squared error's mean as above and then applies Hölder, so the squared form
+# is the stronger statement and the one we test (derivations R9).
+#
+# On the 1/i spectrum below the bound is loose, so there it is shown, not checked. It
+# is nearly attained when a head of k' values sits far above a long flat tail of q
+# values: the p extra units can then only remove about a fraction p/q of the tail. The
+# check on that spectrum is two-sided: the mean over draws lies within 4 standard
+# errors of the band [bound·(1 − p/q), bound].
 
 # %%
 s_os = fa.power_spectrum(decay_k, oversample_decay)
@@ -464,7 +563,7 @@ go = streams["oversample"]
 os_ratio = {}
 for p in oversample_p:
     rr = oversample_k + p
-    os_ratio[p] = fa.theory.sketch_error(s_os, go.standard_normal((n_draws, rr, decay_k))) / opt_k
+    os_ratio[p] = fa.theory.sketch_error(s_os, feedback_draws(go, n_draws, rr, decay_k)) / opt_k
 t_os = fa.make_target(s_os, max(2 * decay_k, 40), max(2 * decay_k, 30), rng=go)
 os_iter = {
     p: fa.train(
@@ -516,14 +615,35 @@ print(
 )
 
 # %%
-for p in bound:
-    claims.check(
-        f"oversampling p = {p}: mean FA/OPT_k' within the range-finder bound",
-        os_ratio[p].mean(),
-        "<=",
-        bound[p],
-    )
-claims.record(oversampling_mean_ratio={str(p): float(os_ratio[p].mean()) for p in oversample_p})
+s_tight = np.concatenate([np.ones(tight_head), np.full(tight_tail, tight_level)])
+tight = fa.theory.sketch_error(
+    s_tight, feedback_draws(go, n_draws, tight_head + tight_p, s_tight.size)
+) / np.sum(s_tight[tight_head:] ** 2)
+tight_bound = 1 + tight_head / (tight_p - 1)
+tight_se = float(tight.std(ddof=1) / np.sqrt(tight.size))
+tight_low = tight_bound * (1 - tight_p / tight_tail)
+print(
+    f"near-tight spectrum (k' = {tight_head}, q = {tight_tail} at {tight_level:g}, p = {tight_p}): "
+    f"mean FA/OPT_k' {tight.mean():.4f} ± {tight_se:.4f} against the band "
+    f"[{tight_low:.4f}, {tight_bound:.4f}]"
+)
+claims.check(
+    "near-tight spectrum: mean FA/OPT_k' lies in [bound·(1 − p/q), bound], the range-finder bound "
+    "nearly attained (distance outside that band, in standard errors; two-sided)",
+    max(tight.mean() - tight_bound, tight_low - tight.mean(), 0.0) / tight_se,
+    "<",
+    4.0,
+    note=f"bound 1 + k'/(p − 1) = {tight_bound:.4f}, band from {tight_low:.4f}; "
+    f"mean {tight.mean():.4f} ± {tight_se:.4f}",
+    kind="law",
+)
+claims.record(
+    oversampling_mean_ratio={str(p): float(os_ratio[p].mean()) for p in oversample_p},
+    oversampling_bound={str(p): float(b) for p, b in bound.items()},
+    near_tight=dict(
+        mean=float(tight.mean()), standard_error=tight_se, bound=tight_bound, low=tight_low
+    ),
+)
 
 # %% [markdown]
 # ## Summary of the checks
