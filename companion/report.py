@@ -155,9 +155,12 @@ def section_text(section: Section, measured: dict) -> str:
     """What ``section`` says, as the report and the README gallery show it.
 
     ``measured`` is the ``measured`` block of the results of the section's
-    notebook (empty when there are none).
+    notebook (empty when there are none: the template is then shown unfilled).
     """
-    return section.text
+    try:
+        return section.text_for(measured)
+    except (KeyError, TypeError, ValueError):
+        return section.text
 
 
 def render_notebook(ipynb: Path, dest: Path) -> dict:

@@ -90,6 +90,7 @@ def _replace_rule(name: str, **fields) -> mock._patch:
         "beyond_real_data",
         "beyond_rules",
         "beyond_nonlinear",
+        "your_data",
     ),
 )
 def fa_is_gd() -> Iterator[None]:
@@ -101,7 +102,7 @@ def fa_is_gd() -> Iterator[None]:
 
 @breakage(
     "the feedback B drawn as zero",
-    ("convergence", "orthogonal"),
+    ("convergence", "orthogonal", "your_data"),
 )
 def feedback_zero() -> Iterator[None]:
     import fa_core.start as S
@@ -117,7 +118,7 @@ def feedback_zero() -> Iterator[None]:
 
 @breakage(
     "a fresh random feedback at every step instead of a fixed B",
-    ("convergence", "separation"),
+    ("convergence", "separation", "your_data"),
 )
 def feedback_redrawn() -> Iterator[None]:
     import numpy as np
@@ -145,6 +146,7 @@ def feedback_redrawn() -> Iterator[None]:
         "beyond_rules",
         "beyond_depth",
         "beyond_real_data",
+        "your_data",
     ),
 )
 def gd_is_fa() -> Iterator[None]:
@@ -172,7 +174,7 @@ def fa_star_without_midpoint() -> Iterator[None]:
 
 @breakage(
     "FA's limit formulas (fa_limit_error, sketch_error) perturbed by 1%",
-    ("separation", "orthogonal", "linear_network", "beyond_real_data", "beyond_depth"),
+    ("separation", "orthogonal", "linear_network", "beyond_real_data", "beyond_depth", "your_data"),
 )
 def limit_perturbed() -> Iterator[None]:
     import fa_core
@@ -319,12 +321,12 @@ def whitening_skipped() -> Iterator[None]:
 def deep_feedback_is_forward() -> Iterator[None]:
     import fa_core.deep as D
 
-    carrier = D._carrier
+    carrier = D.carrier
 
     def forward(Zs, feedback, rule, layer):
         return carrier(Zs, feedback, "gd", layer)
 
-    with mock.patch.object(D, "_carrier", forward):
+    with mock.patch.object(D, "carrier", forward):
         yield
 
 
@@ -335,14 +337,14 @@ def deep_feedback_is_forward() -> Iterator[None]:
 def sign_symmetry_random() -> Iterator[None]:
     import numpy as np
 
-    import fa_core.rules_beyond as RB
+    import fa_core.rules as R
 
     def signs(W):
         return np.sign(np.random.default_rng(7).standard_normal(W.shape)) * np.mean(
             np.abs(W), axis=(-2, -1), keepdims=True
         )
 
-    with mock.patch.object(RB, "sign_feedback", signs):
+    with mock.patch.object(R, "sign_feedback", signs):
         yield
 
 
