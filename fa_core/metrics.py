@@ -145,7 +145,10 @@ def log_linear_fit(
     Parameters
     ----------
     steps : ndarray, shape (T,)
+        The recorded steps, T >= 2.
     err : ndarray, shape (S, T)
+    band : tuple of float, default=(1e-24, 1e-6)
+        The errors that count as the linear phase.
 
     Returns
     -------

@@ -126,8 +126,21 @@ class Target:
     def from_matrix(cls, Y, rtol: float | None = None) -> Target:
         """Factor a dense ``Y`` by its thin SVD at its numerical rank (:func:`fa_core.linalg.thin_svd`).
 
-        ``rtol`` defaults to ``max(n, m) * eps``, relative to the largest
-        singular value (NumPy's ``matrix_rank`` convention). For a large,
+        Parameters
+        ----------
+        Y : array_like, shape (n, m)
+            Finite and nonzero.
+        rtol : float, default=None
+            Singular values at or below ``rtol · s₁`` are dropped; None means
+            ``max(n, m) * eps`` (NumPy's ``matrix_rank`` convention).
+
+        Returns
+        -------
+        Target
+
+        Notes
+        -----
+        For a large,
         numerically low-rank Y this costs O(n m k), not O(n m min(n, m)), and
         the factors reproduce Y to 1e-13 relative. Factor once and pass the
         Target to every run on the same Y: ``fa.train(Y, ...)`` factors again.

@@ -220,6 +220,10 @@ def spectrum(rng, k, ties):
     return s
 
 
+# A seed, and a target's rank k with its first ``ties`` singular values tied.
+TARGET_DRAW = dict(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 5), ties=st.integers(0, 5))
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -250,9 +254,7 @@ def test_principal_angles_and_overlap_values(seed, shape, ranks, scales, duplica
 
 @settings(max_examples=30, deadline=None)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    k=st.integers(1, 5),
-    ties=st.integers(0, 5),
+    **TARGET_DRAW,
     r=st.integers(1, 6),
     scale=SCALES,
 )
@@ -275,9 +277,7 @@ def test_optimal_error_values(seed, k, ties, r, scale):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    k=st.integers(1, 5),
-    ties=st.integers(0, 5),
+    **TARGET_DRAW,
     r=st.integers(1, 6),
     inside=st.integers(0, 6),
     scales=st.tuples(SCALES, SCALES),
@@ -315,9 +315,7 @@ def test_fa_limit_values(seed, k, ties, r, inside, scales, duplicate):
 
 @settings(max_examples=30, deadline=None)
 @given(
-    seed=st.integers(0, 2**32 - 1),
-    k=st.integers(1, 5),
-    ties=st.integers(0, 5),
+    **TARGET_DRAW,
     p=st.integers(1, 5),
     rank=st.integers(0, 5),
     scales=st.tuples(SCALES, SCALES),
