@@ -75,7 +75,7 @@ def orthonormal_basis(A: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n, rank A)
-        Q with QᵀQ = I and col(Q) = col(A), rank at :func:`rank_tolerance`.
+        Q with QᵀQ = I and col(Q) = col(A), the rank taken as in :func:`range_and_rank`.
 
     Examples
     --------
@@ -89,11 +89,6 @@ def orthonormal_basis(A: np.ndarray) -> np.ndarray:
     return Q[:, :rank]
 
 
-def rank_tolerance(A: np.ndarray) -> np.ndarray:
-    """max(n, p) · eps · σ₁(A): NumPy's ``matrix_rank`` tolerance, per item, shape (...)."""
-    return max(A.shape[-2:]) * np.finfo(float).eps * np.linalg.norm(A, ord=2, axis=(-2, -1))
-
-
 def range_and_rank(A: np.ndarray, tol=None) -> tuple[np.ndarray, np.ndarray]:
     """Orthonormal basis of col(A) padded with zero columns, and the numerical rank.
 
@@ -102,7 +97,8 @@ def range_and_rank(A: np.ndarray, tol=None) -> tuple[np.ndarray, np.ndarray]:
     A : ndarray, shape (..., n, p)
     tol : float or ndarray of shape (...), default=None
         Singular values of A at or below ``tol`` are rounding, not directions.
-        The default is :func:`rank_tolerance`.
+        The default is max(n, p) · eps · σ₁(A), NumPy's ``matrix_rank``
+        tolerance, per item.
 
     Returns
     -------
@@ -120,8 +116,9 @@ def range_and_rank(A: np.ndarray, tol=None) -> tuple[np.ndarray, np.ndarray]:
     """
     Q, R = np.linalg.qr(A)
     U_R, sv, _ = np.linalg.svd(R)
-    tol = rank_tolerance(A) if tol is None else np.asarray(tol, dtype=float)
-    rank = np.sum(sv > np.asarray(tol)[..., None], axis=-1)
+    if tol is None:
+        tol = max(A.shape[-2:]) * np.finfo(float).eps * sv[..., 0]
+    rank = np.sum(sv > np.asarray(tol, dtype=float)[..., None], axis=-1)
     if np.all(rank == Q.shape[-1]):
         return Q, rank
     keep = np.arange(Q.shape[-1]) < rank[..., None]  # (..., min(n, p))
@@ -180,7 +177,7 @@ def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
 
     A and C are spanning sets: each is reduced to a basis of the subspace it
     spans, at its numerical rank (singular values above max(n, p)·eps·σ₁, see
-    :func:`rank_tolerance`), so there are min(rank A, rank C) angles.
+    :func:`range_and_rank`), so there are min(rank A, rank C) angles.
 
     Parameters
     ----------
