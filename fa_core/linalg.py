@@ -187,16 +187,17 @@ def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (min(rank A, rank C),) or (S, w)
-        For a stack, w is the largest min(rank A_s, rank C_s); an item with
-        fewer angles is padded with NaN at the end (use ``np.nanmax`` and the
-        like). When every item has full column rank, w = min(p, q) and there
-        is no NaN.
+    ndarray, shape (min(rank A, rank C),) or (S, min(n, p, q))
+        For one pair, its angles. For a stack, every item's angles padded with
+        NaN to the common width min(n, p, q): an item of lower rank has NaN
+        past its last angle, and an item in which A or C is zero (it spans
+        no direction) is all NaN. Use ``np.nanmax`` and the like to skip the
+        padding; a plain ``max`` is NaN where a subspace is missing.
 
     Raises
     ------
     ValueError
-        If A or C (or an item of a stack) is zero to rounding: {0} has no
+        If A or C is a single zero matrix (to rounding): {0} has no
         principal angles.
 
     Notes
@@ -214,34 +215,31 @@ def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     array([ 0., 45.])
     >>> fa.principal_angles(np.c_[e[:, 0], e[:, 0]], e[:, :2])  # one direction, so one angle
     array([0.])
+    >>> fa.principal_angles(np.stack([e[:, :2], np.c_[e[:, 0], e[:, 0]]]), e[:, :2])
+    array([[ 0.,  0.],
+           [ 0., nan]])
     """
     A = as_finite_array(A, "A", ndim=(2, 3))
     C = as_finite_array(C, "C", ndim=(2, 3))
     if A.shape[-2] != C.shape[-2]:
         raise ValueError(f"A and C must have the same number of rows; got {A.shape} and {C.shape}")
-    (Qa, ra), (Qc, rc) = (_spanning_basis(X, name) for X, name in ((A, "A"), (C, "C")))
+    (Qa, ra), (Qc, rc) = range_and_rank(A), range_and_rank(C)
+    if A.ndim == 2 and C.ndim == 2:
+        for name, rank in (("A", ra), ("C", rc)):
+            if rank == 0:
+                raise ValueError(f"{name} is zero (to rounding): it spans no direction to measure")
+        return _angles_between_bases(Qa[:, :ra], Qc[:, :rc])
     if np.all(ra == Qa.shape[-1]) and np.all(rc == Qc.shape[-1]):
         return _angles_between_bases(Qa, Qc)
     lead = np.broadcast_shapes(Qa.shape[:-2], Qc.shape[:-2])
-    Qa, Qc = (
-        np.broadcast_to(Qa, (*lead, *Qa.shape[-2:])),
-        np.broadcast_to(Qc, (*lead, *Qc.shape[-2:])),
-    )
+    Qa, Qc = (np.broadcast_to(Q, (*lead, *Q.shape[-2:])) for Q in (Qa, Qc))
     ra, rc = np.broadcast_to(ra, lead), np.broadcast_to(rc, lead)
-    out = np.full((*lead, int(np.max(np.minimum(ra, rc)))), np.nan)
+    out = np.full((*lead, min(Qa.shape[-1], Qc.shape[-1])), np.nan)
     for i in np.ndindex(lead):
-        angles = _angles_between_bases(Qa[i][:, : ra[i]], Qc[i][:, : rc[i]])
-        out[i][: angles.size] = angles
+        if ra[i] and rc[i]:
+            angles = _angles_between_bases(Qa[i][:, : ra[i]], Qc[i][:, : rc[i]])
+            out[i][: angles.size] = angles
     return out
-
-
-def _spanning_basis(A: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`range_and_rank` of a spanning set, refusing a zero one by name."""
-    Q, rank = range_and_rank(A)
-    if np.any(rank == 0):
-        where = "" if rank.ndim == 0 else f"[{int(np.flatnonzero(rank == 0)[0])}]"
-        raise ValueError(f"{name}{where} is zero (to rounding): it spans no direction to measure")
-    return Q, rank
 
 
 def _angles_between_bases(Qa: np.ndarray, Qc: np.ndarray) -> np.ndarray:
@@ -271,6 +269,7 @@ def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     Returns
     -------
     float or ndarray, shape (S,)
+        NaN for an item of a stack in which A or C is zero.
 
     Examples
     --------
@@ -281,7 +280,11 @@ def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     >>> float(fa.subspace_overlap(np.c_[e[:, 0], e[:, 0]], e[:, :2]))
     1.0
     """
-    return np.nanmean(np.cos(principal_angles(A, C)) ** 2, axis=-1)
+    angles = principal_angles(A, C)
+    present = ~np.isnan(angles)
+    total = np.sum(np.where(present, np.cos(angles) ** 2, 0.0), axis=-1)
+    count = np.sum(present, axis=-1)
+    return np.divide(total, count, out=np.full(np.shape(total), np.nan), where=count > 0)[()]
 
 
 def chunked(f, per_item: int, *args: np.ndarray) -> np.ndarray:

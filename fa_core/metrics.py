@@ -195,38 +195,41 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     Parameters
     ----------
     a, b : array_like, shape (N,)
-        Finite samples, N >= 2, neither constant.
+        Samples of N >= 2 values.
 
     Returns
     -------
     float
-        Pearson's correlation of the ranks, in [−1, 1].
+        Pearson's correlation of the ranks, in [−1, 1]. NaN where it is
+        undefined: a sample contains NaN (it has no order), or is constant
+        (its ranks have no spread). A NaN fails every comparison, so a check
+        built on it fails rather than passes.
 
     Raises
     ------
     ValueError
-        For NaN or inf, unequal lengths, fewer than 2 values, or a constant
-        sample (its ranks have no spread, so the correlation is undefined).
+        For samples that are not 1-D, of unequal lengths or of fewer than 2
+        values.
 
     Examples
     --------
     >>> import fa_core as fa
     >>> round(fa.metrics.rank_correlation([1, 1, 2, 2], [1, 2, 3, 4]), 4)
     0.8944
+    >>> fa.metrics.rank_correlation([1, 1, 1], [1, 2, 3])  # a constant sample
+    nan
     """
-    ranks = []
+    a, b = (np.asarray(x, dtype=float) for x in (a, b))
     for name, x in (("a", a), ("b", b)):
-        x = np.asarray(x, dtype=float)
-        if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)):
-            raise ValueError(f"{name} must be a 1-D sample of at least 2 finite values; got {x!r}")
-        if np.all(x == x[0]):
-            raise ValueError(f"{name} is constant: its rank correlation with anything is undefined")
-        ranks.append(average_ranks(x))
-    if ranks[0].size != ranks[1].size:
-        raise ValueError(
-            f"a and b must have the same length; got {ranks[0].size} and {ranks[1].size}"
-        )
-    return float(np.corrcoef(*ranks)[0, 1])
+        if x.ndim != 1 or x.size < 2:
+            raise ValueError(
+                f"{name} must be a 1-D sample of at least 2 values; got shape {x.shape}"
+            )
+    if a.size != b.size:
+        raise ValueError(f"a and b must have the same length; got {a.size} and {b.size}")
+    if any(np.any(np.isnan(x)) or np.all(x == x[0]) for x in (a, b)):
+        return float("nan")
+    return float(np.corrcoef(average_ranks(a), average_ranks(b))[0, 1])
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:

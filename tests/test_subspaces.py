@@ -68,28 +68,34 @@ def test_fa_from_zero_with_r_above_k_shares_gds_subspace():
     fa_run = fa.train(t, 5, "fa", steps=3000, eta=0.1, seeds=2, init_scale=0.0)
     assert [np.linalg.matrix_rank(Z) for Z in fa_run.Z] == [3, 3]
     angles = fa.principal_angles(gd.Z, fa_run.Z)
-    assert angles.shape == (2, 3) and np.all(angles < 1e-6)
+    assert angles.shape == (2, 5) and np.all(np.isnan(angles[:, 3:]))  # 3 angles, then padding
+    assert np.all(angles[:, :3] < 1e-6)
     for i in range(2):
-        np.testing.assert_allclose(angles[i], reference_angles(gd.Z[i], fa_run.Z[i]), atol=1e-7)
+        np.testing.assert_allclose(angles[i, :3], reference_angles(gd.Z[i], fa_run.Z[i]), atol=1e-7)
 
 
 def test_a_stack_of_different_ranks_is_padded_with_nan():
-    A = np.stack([G[:, :3], np.c_[G[:, 0], G[:, 0], G[:, 1]], np.c_[G[:, 0], G[:, 0], G[:, 0]]])
-    C = np.broadcast_to(G[:, 1:4], (3, 6, 3))
+    A = np.stack(
+        [
+            G[:, :3],
+            np.c_[G[:, 0], G[:, 0], G[:, 1]],
+            np.c_[G[:, 0], G[:, 0], G[:, 0]],
+            np.zeros((6, 3)),  # spans nothing: no angles, and no error for the whole stack
+        ]
+    )
+    C = np.broadcast_to(G[:, 1:4], (4, 6, 3))
     got = fa.principal_angles(A, C)
-    assert got.shape == (3, 3)
-    for item, (a, c) in enumerate(zip(A, C)):
+    assert got.shape == (4, 3)  # min(n, p, q), whatever the ranks
+    for item, (a, c) in enumerate(zip(A[:3], C)):
         alone = fa.principal_angles(a, c)
         np.testing.assert_array_equal(got[item, : alone.size], alone)
         assert np.all(np.isnan(got[item, alone.size :]))
-    assert [np.sum(~np.isnan(row)) for row in got] == [3, 2, 1]
-    np.testing.assert_allclose(
-        fa.subspace_overlap(A, C), [fa.subspace_overlap(a, c) for a, c in zip(A, C)], rtol=1e-15
-    )
+    assert [np.sum(~np.isnan(row)) for row in got] == [3, 2, 1, 0]
+    overlap = fa.subspace_overlap(A, C)
+    np.testing.assert_allclose(overlap[:3], [fa.subspace_overlap(a, c) for a, c in zip(A[:3], C)])
+    assert np.isnan(overlap[3])
     full = np.stack([G[:, :3], G[:, 2:5]])
     assert not np.any(np.isnan(fa.principal_angles(full, full[::-1])))  # full rank: no padding
-    with pytest.raises(ValueError, match=r"A\[1\] is zero"):
-        fa.principal_angles(np.stack([G[:, :2], np.zeros((6, 2))]), G[:, :2])
 
 
 def test_orthonormal_basis_has_the_rank_of_its_input():
