@@ -147,6 +147,7 @@ def explore(
         rule in ("fa", "fa_star", "dfa") and init_scale == 0.0
     ):  # from zero, FA stops at the projection onto col(YBᵀ)
         limit = fa.fa_limit_error(target, run.start.B) / norm
+    angles = np.degrees(fa.principal_angles(gd.Z, run.Z))  # NaN past each seed's rank
     return Exploration(
         rule,
         run.steps,
@@ -154,7 +155,7 @@ def explore(
         opt,
         limit,
         run["cos_WB"],
-        np.degrees(fa.principal_angles(gd.Z, run.Z)),
+        angles[:, ~np.all(np.isnan(angles), axis=0)],  # only the angles some seed has
         note,
     )
 

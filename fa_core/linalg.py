@@ -22,10 +22,42 @@ def haar_orthonormal(rng: Seed, n: int, k: int) -> np.ndarray:
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
+# Σ may differ from Σᵀ by rounding, up to this relative Frobenius norm; more is refused.
+SYMMETRY_RTOL = 1e-8
+
+
 def sqrt_spd(Sigma, n: int) -> np.ndarray:
-    """Symmetric square root of a symmetric positive definite n×n matrix."""
+    """Symmetric square root of a symmetric positive definite n×n matrix.
+
+    Parameters
+    ----------
+    Sigma : array_like, shape (n, n)
+        Symmetric positive definite. An asymmetry ‖Σ − Σᵀ‖_F up to
+        :data:`SYMMETRY_RTOL` · ‖Σ‖_F is rounding and is removed (Σ is
+        replaced by (Σ + Σᵀ)/2); a larger one is refused.
+    n : int
+        The expected size.
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+        L with L = Lᵀ and L L = Σ.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> fa.linalg.sqrt_spd(np.diag([4.0, 9.0]), 2)
+    array([[2., 0.],
+           [0., 3.]])
+    """
     Sigma = as_finite_array(Sigma, "Sigma", ndim=(2,))
     check_shape(Sigma, "Sigma", (n, n))
+    asymmetry = np.linalg.norm(Sigma - Sigma.T)
+    if asymmetry > SYMMETRY_RTOL * np.linalg.norm(Sigma):
+        raise ValueError(
+            f"Sigma must be symmetric (a covariance); ‖Σ − Σᵀ‖_F / ‖Σ‖_F = "
+            f"{asymmetry / np.linalg.norm(Sigma):.3g} exceeds {SYMMETRY_RTOL:g}"
+        )
     w, V = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
     if w[0] <= 0:
         raise ValueError(f"Sigma must be positive definite; its smallest eigenvalue is {w[0]:.3g}")
@@ -33,30 +65,70 @@ def sqrt_spd(Sigma, n: int) -> np.ndarray:
 
 
 def orthonormal_basis(A: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of col(A) by thin QR (A assumed full column rank), shape (..., n, p)."""
-    return np.linalg.qr(A)[0]
+    """Orthonormal basis of col(A) at its numerical rank, shape (n, rank A).
+
+    Parameters
+    ----------
+    A : ndarray, shape (n, p)
+        A spanning set; its columns may be dependent.
+
+    Returns
+    -------
+    ndarray, shape (n, rank A)
+        Q with QᵀQ = I and col(Q) = col(A), the rank taken as in :func:`range_and_rank`.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 2.0], [0.0, 0.0], [0.0, 0.0]])  # two columns, one direction
+    >>> import fa_core as fa
+    >>> fa.linalg.orthonormal_basis(A).shape
+    (3, 1)
+    """
+    A = as_finite_array(A, "A", ndim=(2,))
+    Q, rank = range_and_rank(A)
+    return Q[:, :rank]
 
 
-def range_basis(A: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of col(A) at its numerical rank, shape (..., n, min(n, p)).
+def range_and_rank(A: np.ndarray, tol=None) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal basis of col(A) padded with zero columns, and the numerical rank.
 
-    Columns past the rank are zero, so Q Qᵀ is the orthogonal projector onto
-    col(A) whatever its rank. Where A has full column rank (the generic case)
-    this is the thin QR factor, bit for bit; where it does not, the leading left
-    singular vectors. The rank tolerance is max(n, p)·eps·‖A‖_F (NumPy's
-    ``matrix_rank`` convention, with the Frobenius norm as the scale).
+    Parameters
+    ----------
+    A : ndarray, shape (..., n, p)
+    tol : float or ndarray of shape (...), default=None
+        Singular values of A at or below ``tol`` are rounding, not directions.
+        The default is max(n, p) · eps · σ₁(A), NumPy's ``matrix_rank``
+        tolerance, per item.
+
+    Returns
+    -------
+    Q : ndarray, shape (..., n, min(n, p))
+        The first ``rank`` columns are an orthonormal basis of col(A); the
+        rest are zero, so Q Qᵀ is the orthogonal projector onto col(A).
+    rank : ndarray of int, shape (...)
+
+    Notes
+    -----
+    A = Q_A R is the thin QR factorization and σ(R) = σ(A), so the rank comes
+    from the small p×p factor R. Where A has full numerical rank (the generic
+    case) Q is the QR factor itself, bit for bit; where it does not, it is
+    Q_A U_R, whose leading columns are A's left singular vectors.
     """
     Q, R = np.linalg.qr(A)
-    d = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
-    tol = max(A.shape[-2:]) * np.finfo(float).eps * np.linalg.norm(A, axis=(-2, -1))
-    deficient = np.min(d, axis=-1) <= tol
-    if not np.any(deficient):
-        return Q
-    Q = np.array(Q)
-    for i in zip(*np.nonzero(deficient)) if Q.ndim > 2 else [()]:
-        U, sv, _ = np.linalg.svd(A[i], full_matrices=False)
-        Q[i] = U[:, : Q.shape[-1]] * (sv[: Q.shape[-1]] > tol[i])
-    return Q
+    U_R, sv, _ = np.linalg.svd(R)
+    if tol is None:
+        tol = max(A.shape[-2:]) * np.finfo(float).eps * sv[..., 0]
+    rank = np.sum(sv > np.asarray(tol, dtype=float)[..., None], axis=-1)
+    if np.all(rank == Q.shape[-1]):
+        return Q, rank
+    keep = np.arange(Q.shape[-1]) < rank[..., None]  # (..., min(n, p))
+    full = (rank == Q.shape[-1])[..., None, None]  # those items keep their QR factor
+    return np.where(full, Q, np.where(keep[..., None, :], Q @ U_R, 0.0)), rank
+
+
+def range_basis(A: np.ndarray, tol=None) -> np.ndarray:
+    """Orthonormal basis of col(A) at its numerical rank, zero-padded: see :func:`range_and_rank`."""
+    return range_and_rank(A, tol)[0]
 
 
 # Accept a fast factorization only if it reproduces Y to this relative Frobenius error.
@@ -103,14 +175,30 @@ def thin_svd(Y: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, np.n
 def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     """Principal angles between col(A) and col(C), in radians, ascending.
 
+    A and C are spanning sets: each is reduced to a basis of the subspace it
+    spans, at its numerical rank (singular values above max(n, p)·eps·σ₁, see
+    :func:`range_and_rank`), so there are min(rank A, rank C) angles.
+
     Parameters
     ----------
-    A : ndarray, shape (..., n, p)
-    C : ndarray, shape (..., n, q)
+    A : ndarray, shape (n, p) or (S, n, p)
+    C : ndarray, shape (n, q) or (S, n, q)
+        A leading axis is a stack (e.g. seeds); the two broadcast.
 
     Returns
     -------
-    ndarray, shape (..., min(p, q))
+    ndarray, shape (min(rank A, rank C),) or (S, min(n, p, q))
+        For one pair, its angles. For a stack, every item's angles padded with
+        NaN to the common width min(n, p, q): an item of lower rank has NaN
+        past its last angle, and an item in which A or C is zero (it spans
+        no direction) is all NaN. Use ``np.nanmax`` and the like to skip the
+        padding; a plain ``max`` is NaN where a subspace is missing.
+
+    Raises
+    ------
+    ValueError
+        If A or C is a single zero matrix (to rounding): {0} has no
+        principal angles.
 
     Notes
     -----
@@ -118,14 +206,46 @@ def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     (I - Q_A Q_Aᵀ) Q_C (Knyazev & Argentati 2002): arcsin is used for angles
     below 45° and arccos above, so small angles are accurate to ~1e-16
     rather than ~1e-8.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> e = np.eye(3)
+    >>> np.degrees(fa.principal_angles(e[:, :2], np.c_[e[:, 0], e[:, 1] + e[:, 2]])).round(12)
+    array([ 0., 45.])
+    >>> fa.principal_angles(np.c_[e[:, 0], e[:, 0]], e[:, :2])  # one direction, so one angle
+    array([0.])
+    >>> fa.principal_angles(np.stack([e[:, :2], np.c_[e[:, 0], e[:, 0]]]), e[:, :2])
+    array([[ 0.,  0.],
+           [ 0., nan]])
     """
     A = as_finite_array(A, "A", ndim=(2, 3))
     C = as_finite_array(C, "C", ndim=(2, 3))
     if A.shape[-2] != C.shape[-2]:
         raise ValueError(f"A and C must have the same number of rows; got {A.shape} and {C.shape}")
-    if A.shape[-1] < C.shape[-1]:
-        A, C = C, A
-    Qa, Qc = orthonormal_basis(A), orthonormal_basis(C)
+    (Qa, ra), (Qc, rc) = range_and_rank(A), range_and_rank(C)
+    if A.ndim == 2 and C.ndim == 2:
+        for name, rank in (("A", ra), ("C", rc)):
+            if rank == 0:
+                raise ValueError(f"{name} is zero (to rounding): it spans no direction to measure")
+        return _angles_between_bases(Qa[:, :ra], Qc[:, :rc])
+    if np.all(ra == Qa.shape[-1]) and np.all(rc == Qc.shape[-1]):
+        return _angles_between_bases(Qa, Qc)
+    lead = np.broadcast_shapes(Qa.shape[:-2], Qc.shape[:-2])
+    Qa, Qc = (np.broadcast_to(Q, (*lead, *Q.shape[-2:])) for Q in (Qa, Qc))
+    ra, rc = np.broadcast_to(ra, lead), np.broadcast_to(rc, lead)
+    out = np.full((*lead, min(Qa.shape[-1], Qc.shape[-1])), np.nan)
+    for i in np.ndindex(lead):
+        if ra[i] and rc[i]:
+            angles = _angles_between_bases(Qa[i][:, : ra[i]], Qc[i][:, : rc[i]])
+            out[i][: angles.size] = angles
+    return out
+
+
+def _angles_between_bases(Qa: np.ndarray, Qc: np.ndarray) -> np.ndarray:
+    """Principal angles between col(Qa) and col(Qc) for orthonormal bases, ascending."""
+    if Qa.shape[-1] < Qc.shape[-1]:
+        Qa, Qc = Qc, Qa
     cos = np.linalg.svd(Qa.swapaxes(-1, -2) @ Qc, compute_uv=False)  # descending
     sin = np.linalg.svd(Qc - Qa @ (Qa.swapaxes(-1, -2) @ Qc), compute_uv=False)[..., ::-1]
     small = np.arcsin(np.clip(sin, 0.0, 1.0))
@@ -134,8 +254,37 @@ def principal_angles(A: np.ndarray, C: np.ndarray) -> np.ndarray:
 
 
 def subspace_overlap(A: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """Mean squared cosine of the principal angles: ‖Q_Aᵀ Q_C‖²_F / min(p, q)."""
-    return np.mean(np.cos(principal_angles(A, C)) ** 2, axis=-1)
+    """Mean squared cosine of the principal angles between col(A) and col(C).
+
+    ‖Q_Aᵀ Q_C‖²_F / min(rank A, rank C): 1 when one subspace contains the
+    other, 0 when they are orthogonal.
+
+    Parameters
+    ----------
+    A : ndarray, shape (n, p) or (S, n, p)
+    C : ndarray, shape (n, q) or (S, n, q)
+        Spanning sets, reduced to their numerical rank as in
+        :func:`principal_angles`.
+
+    Returns
+    -------
+    float or ndarray, shape (S,)
+        NaN for an item of a stack in which A or C is zero.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> e = np.eye(4)
+    >>> float(fa.subspace_overlap(e[:, :2], e[:, 1:3]))
+    0.5
+    >>> float(fa.subspace_overlap(np.c_[e[:, 0], e[:, 0]], e[:, :2]))
+    1.0
+    """
+    angles = principal_angles(A, C)
+    present = ~np.isnan(angles)
+    total = np.sum(np.where(present, np.cos(angles) ** 2, 0.0), axis=-1)
+    count = np.sum(present, axis=-1)
+    return np.divide(total, count, out=np.full(np.shape(total), np.nan), where=count > 0)[()]
 
 
 def chunked(f, per_item: int, *args: np.ndarray) -> np.ndarray:

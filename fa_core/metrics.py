@@ -139,12 +139,16 @@ def log_linear_fit(
 
     The fit uses the recorded points with ``band[0] < err < band[1]`` (past
     the transient, above the rounding floor); if fewer than 3 points fall
-    in the band, the last quarter of the run is used.
+    in the band, the last quarter of the run is used, or the last two
+    recorded points if the last quarter holds fewer.
 
     Parameters
     ----------
     steps : ndarray, shape (T,)
+        The recorded steps, T >= 2.
     err : ndarray, shape (S, T)
+    band : tuple of float, default=(1e-24, 1e-6)
+        The errors that count as the linear phase.
 
     Returns
     -------
@@ -152,13 +156,26 @@ def log_linear_fit(
         −d ln(err)/d step.
     r2 : ndarray, shape (S,)
         Coefficient of determination of the fit: 1 for exactly linear convergence.
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 steps are recorded: a rate needs two points.
     """
+    steps = np.asarray(steps)
     err = np.atleast_2d(err)
+    if steps.ndim != 1 or steps.size < 2 or err.shape[-1] != steps.size:
+        raise ValueError(
+            f"steps must hold at least 2 recorded steps, one per column of err, to fit a rate; "
+            f"got steps of shape {steps.shape} and err of shape {err.shape}"
+        )
     rate, r2 = np.empty(err.shape[0]), np.empty(err.shape[0])
     for i, e in enumerate(err):
         use = (e > band[0]) & (e < band[1])
         if use.sum() < 3:
             use = steps >= steps[-1] * 0.75
+        if use.sum() < 2:
+            use = np.arange(steps.size) >= steps.size - 2
         x, y = steps[use].astype(float), np.log(np.maximum(e[use], np.finfo(float).tiny))
         coef = np.polyfit(x, y, 1)
         rate[i] = -coef[0]
@@ -173,6 +190,63 @@ def decay_rate(steps: np.ndarray, err: np.ndarray, band=(1e-24, 1e-6)) -> np.nda
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two equal-length samples (no ties assumed)."""
-    ra, rb = (np.argsort(np.argsort(np.asarray(x, dtype=float))) for x in (a, b))
-    return float(np.corrcoef(ra, rb)[0, 1])
+    """Spearman's rank correlation of two equal-length samples, ties given their average rank.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (N,)
+        Samples of N >= 2 values.
+
+    Returns
+    -------
+    float
+        Pearson's correlation of the ranks, in [−1, 1]. NaN where it is
+        undefined: a sample contains NaN (it has no order), or is constant
+        (its ranks have no spread). A NaN fails every comparison, so a check
+        built on it fails rather than passes.
+
+    Raises
+    ------
+    ValueError
+        For samples that are not 1-D, of unequal lengths or of fewer than 2
+        values.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> round(fa.metrics.rank_correlation([1, 1, 2, 2], [1, 2, 3, 4]), 4)
+    0.8944
+    >>> fa.metrics.rank_correlation([1, 1, 1], [1, 2, 3])  # a constant sample
+    nan
+    """
+    a, b = (np.asarray(x, dtype=float) for x in (a, b))
+    for name, x in (("a", a), ("b", b)):
+        if x.ndim != 1 or x.size < 2:
+            raise ValueError(
+                f"{name} must be a 1-D sample of at least 2 values; got shape {x.shape}"
+            )
+    if a.size != b.size:
+        raise ValueError(f"a and b must have the same length; got {a.size} and {b.size}")
+    if any(np.any(np.isnan(x)) or np.all(x == x[0]) for x in (a, b)):
+        return float("nan")
+    return float(np.corrcoef(average_ranks(a), average_ranks(b))[0, 1])
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..N of a 1-D sample, tied values sharing the mean of their ranks.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> fa.metrics.average_ranks(np.array([10.0, 30.0, 10.0, 20.0]))
+    array([1.5, 4. , 1.5, 3. ])
+    """
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    first = np.r_[True, xs[1:] != xs[:-1]]  # the first of each run of equal values
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], x.size]  # one past the last of each run
+    ranks = np.empty(x.size)
+    ranks[order] = ((starts + ends - 1) / 2 + 1)[group]
+    return ranks

@@ -23,7 +23,19 @@ from typing import Any
 def grid(**axes: Iterable) -> list[dict[str, Any]]:
     """The Cartesian product of the given axes as a list of keyword dicts.
 
-    >>> grid(k=[1, 2], rule=["gd"])
+    Parameters
+    ----------
+    **axes : iterable
+        One list of values per keyword; the last axis varies fastest.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> fa.grid(k=[1, 2], rule=["gd"])
     [{'k': 1, 'rule': 'gd'}, {'k': 2, 'rule': 'gd'}]
     """
     for name, values in axes.items():
@@ -38,7 +50,24 @@ def grid(**axes: Iterable) -> list[dict[str, Any]]:
 
 
 class SweepError(RuntimeError):
-    """A sweep point failed; ``point`` holds its keyword arguments and ``__cause__`` the error."""
+    """A sweep point failed; ``point`` holds its keyword arguments and ``__cause__`` the error.
+
+    Attributes
+    ----------
+    index : int
+        The point's position in the sweep.
+    point : dict
+        Its keyword arguments.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> try:
+    ...     fa.sweep(lambda k: 1 / k, fa.grid(k=[1, 0]))
+    ... except fa.SweepError as err:
+    ...     print(err.index, err.point, type(err.__cause__).__name__)
+    1 {'k': 0} ZeroDivisionError
+    """
 
     def __init__(self, index: int, point: dict, exc: BaseException):
         self.index, self.point = index, point
@@ -59,10 +88,10 @@ def sweep(
     fn : callable
         Called with each point's items as keyword arguments.
     points : iterable of dict
-    executor : concurrent.futures.Executor, optional
+    executor : concurrent.futures.Executor, default=None
         Anything with ``submit`` returning futures (thread or process pools,
-        a dask.distributed client's ``get_executor()``). Serial if omitted.
-    progress : bool
+        a dask.distributed client's ``get_executor()``). Serial if None.
+    progress : bool, default=False
         Show a bar counting finished points (silenced by ``TQDM_DISABLE``).
 
     Returns
@@ -73,9 +102,19 @@ def sweep(
     Raises
     ------
     SweepError
-        For the first point (in order) that raised, naming the point; the
-        original exception is its ``__cause__``. Points not yet started are
-        cancelled.
+        For the first point (in order) that raised, or that ``executor.submit``
+        refused, naming the point; the original exception is its
+        ``__cause__``. Points not yet started are cancelled.
+
+    Examples
+    --------
+    >>> import fa_core as fa
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> def square(k):
+    ...     return k * k
+    >>> with ThreadPoolExecutor(2) as ex:
+    ...     fa.sweep(square, fa.grid(k=[1, 2, 3]), executor=ex)
+    [1, 4, 9]
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable (called with each point's keywords); got {fn!r}")
@@ -89,13 +128,13 @@ def sweep(
             raise ValueError(f"each sweep point must be a dict of keyword arguments; got {p!r}")
     bar = _bar(len(points), progress)
     out = []
-    futures = None if executor is None else [executor.submit(fn, **p) for p in points]
+    futures = [] if executor is None else _submit_all(executor, fn, points)
     try:
         for i, p in enumerate(points):
             try:
-                out.append(fn(**p) if futures is None else futures[i].result())
+                out.append(fn(**p) if executor is None else futures[i].result())
             except Exception as exc:
-                for g in (futures or [])[i + 1 :]:
+                for g in futures[i + 1 :]:
                     g.cancel()
                 raise SweepError(i, p, exc) from exc
             if bar is not None:
@@ -104,6 +143,19 @@ def sweep(
         if bar is not None:
             bar.close()
     return out
+
+
+def _submit_all(executor: Executor, fn: Callable[..., Any], points: list[dict]) -> list:
+    """One future per point; if ``submit`` itself fails, the point is named and the rest cancelled."""
+    futures = []
+    for i, p in enumerate(points):
+        try:
+            futures.append(executor.submit(fn, **p))
+        except Exception as exc:
+            for g in futures:
+                g.cancel()
+            raise SweepError(i, p, exc) from exc
+    return futures
 
 
 def _bar(total: int, show: bool):

@@ -211,3 +211,142 @@ def test_malformed_arguments_are_refused_by_name(name, data):
             assert param in ("eta", "init_scale", "feedback_scale", "X", "T", "target_or_Y", "B")
             return
     assert name in PASSTHROUGH or finite(out), f"{name}({param}={bad!r}) returned non-finite values"
+
+
+# -- returned values on degenerate inputs, against plain NumPy ---------------------------------
+#
+# Each case is built with a known rank, so the reference needs no tolerance of its own: an
+# orthonormal basis from the SVD, cut at that rank, and projections formed densely.
+
+SCALES = st.sampled_from([1e-150, 1.0, 1e150])
+
+
+def spanning_set(rng, n, p, rank, scale, duplicate):
+    """n×p of the given rank (duplicated columns if asked), scaled; and its SVD basis."""
+    A = (
+        rng.standard_normal((n, rank)) @ rng.standard_normal((rank, p))
+        if rank
+        else np.zeros((n, p))
+    )
+    if duplicate and rank:
+        A[:, -1] = A[:, 0]
+    return scale * A, np.linalg.svd(A, full_matrices=False)[0][:, :rank]
+
+
+def spectrum(rng, k, ties):
+    """k singular values in [1e-3, 1], the first ``ties`` of them equal."""
+    s = np.sort(rng.uniform(1e-3, 1.0, k))[::-1]
+    s[:ties] = s[0]
+    return s
+
+
+# A seed, and a target's rank k with its first ``ties`` singular values tied.
+TARGET_DRAW = dict(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 5), ties=st.integers(0, 5))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    ranks=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+    scales=st.tuples(SCALES, SCALES),
+    duplicate=st.booleans(),
+)
+def test_principal_angles_and_overlap_values(seed, shape, ranks, scales, duplicate):
+    rng = np.random.default_rng(seed)
+    n = 7
+    (p, q), (ra, rc) = shape, (min(ranks[0], shape[0]), min(ranks[1], shape[1]))
+    if duplicate and ra == p and p > 1:
+        ra = p - 1  # a duplicated column lowers the rank
+    A, Qa = spanning_set(rng, n, p, ra, scales[0], duplicate)
+    C, Qc = spanning_set(rng, n, q, rc, scales[1], False)
+    if min(ra, rc) == 0:
+        with pytest.raises(ValueError, match="is zero"):
+            fa.principal_angles(A, C)
+        return
+    cos = np.linalg.svd(Qa.T @ Qc, compute_uv=False)
+    expected = np.sort(np.arccos(np.clip(cos, -1, 1)))
+    angles = fa.principal_angles(A, C)
+    assert angles.shape == (min(ra, rc),)
+    np.testing.assert_allclose(angles, expected, atol=1e-7)
+    assert abs(fa.subspace_overlap(A, C) - np.mean(cos**2)) < 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    **TARGET_DRAW,
+    r=st.integers(1, 6),
+    scale=SCALES,
+)
+def test_optimal_error_values(seed, k, ties, r, scale):
+    rng = np.random.default_rng(seed)
+    s = scale * spectrum(rng, k, ties)
+    t = fa.make_target(s, 7, 6, rng=rng, normalize=False)
+    r = min(r, 6)
+    expected = np.sum(np.linalg.svd(t.Y, compute_uv=False)[r:] ** 2)
+    norm = t.sq_norm
+    for target in (t, t.Y):
+        assert abs(fa.optimal_error(target, r) - expected) <= 1e-12 * norm
+    A = rng.standard_normal((7, 7))
+    Sigma = A @ A.T + np.eye(7)
+    w, V = np.linalg.eigh(Sigma)
+    L = (V * np.sqrt(w)) @ V.T
+    weighted = np.sum(np.linalg.svd(L @ t.Y, compute_uv=False)[r:] ** 2)
+    assert abs(fa.optimal_error(t, r, Sigma=Sigma) - weighted) <= 1e-10 * np.sum((L @ t.Y) ** 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    **TARGET_DRAW,
+    r=st.integers(1, 6),
+    inside=st.integers(0, 6),
+    scales=st.tuples(SCALES, SCALES),
+    duplicate=st.booleans(),
+)
+def test_fa_limit_values(seed, k, ties, r, inside, scales, duplicate):
+    """B has ``inside`` rows in Y's row space (maybe duplicated) and the rest orthogonal to it."""
+    rng = np.random.default_rng(seed)
+    n, m = 7, 6
+    t = fa.make_target(scales[0] * spectrum(rng, k, ties), n, m, rng=rng, normalize=False)
+    inside = min(inside, r)
+    C = rng.standard_normal((r, k))
+    C[inside:] = 0.0
+    if duplicate and inside > 1:
+        C[inside - 1] = C[0]
+    complement = np.linalg.svd(t.V)[0][:, k:]  # orthonormal, orthogonal to Y's rows
+    B = scales[1] * (C @ t.V.T + rng.standard_normal((r, m - k)) @ complement.T)
+    rank = np.linalg.matrix_rank(C)  # rank(Y Bᵀ) = rank(S Cᵀ) = rank C, by construction
+    Q = np.linalg.svd(t.Y @ B.T, full_matrices=False)[0][:, :rank]
+    limit = Q @ (Q.T @ t.Y)
+    expected = np.sum((t.Y - limit) ** 2)
+    norm = t.sq_norm
+    np.testing.assert_allclose(fa.theory.fa_limit(t, B), limit, atol=1e-10 * np.sqrt(norm))
+    for value in (
+        fa.fa_limit_error(t, B),
+        fa.fa_limit_error(t.Y, B),
+        fa.fa_limit_error(t, B, Sigma=np.eye(n)),
+    ):
+        assert abs(value - expected) <= 1e-10 * norm
+    D = C * scales[1]  # the same feedback in coordinates, exactly of rank ``rank``
+    Qs = np.linalg.svd(t.s[:, None] * D.T, full_matrices=False)[0][:, :rank]
+    by_coords = np.sum((np.diag(t.s) - Qs @ (Qs.T * t.s)) ** 2)
+    assert abs(float(fa.theory.sketch_error(t.s, D)) - by_coords) <= 1e-10 * norm
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    **TARGET_DRAW,
+    p=st.integers(1, 5),
+    rank=st.integers(0, 5),
+    scales=st.tuples(SCALES, SCALES),
+    duplicate=st.booleans(),
+)
+def test_error_by_mode_values(seed, k, ties, p, rank, scales, duplicate):
+    rng = np.random.default_rng(seed)
+    n = 7
+    t = fa.make_target(scales[0] * spectrum(rng, k, ties), n, 6, rng=rng, normalize=False)
+    rank = min(rank, p - 1 if duplicate and p > 1 else p)
+    Z, Qz = spanning_set(rng, n, p, rank, scales[1], duplicate)
+    R = t.Y - Qz @ (Qz.T @ t.Y)
+    expected = np.sum((R @ t.V) ** 2, axis=0)
+    np.testing.assert_allclose(fa.theory.error_by_mode(t, Z), expected, atol=1e-12 * t.sq_norm)

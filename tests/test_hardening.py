@@ -1,5 +1,6 @@
 """Regression tests for bad input and broken builds: each reproduces the real path of a defect."""
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -231,3 +232,175 @@ def test_a_start_larger_than_the_target_warns():
         warnings.simplefilter("error")
         fa.train(tiny, 2, "fa", steps=10, eta=0.1, init_scale=1e-4)  # the suggested scale: silent
         fa.train(tiny, 2, "fa", steps=10, eta=0.1, init_scale=0.0)
+
+
+# -- silently wrong values of the library: each now right or refused -----------------------
+
+
+def test_a_target_from_a_matrix_keeps_a_copy():
+    Y = np.random.default_rng(0).standard_normal((5, 4))
+    t = fa.Target.from_matrix(Y)
+    Y *= 2  # the caller's later edit does not reach the target
+    assert np.allclose(t.Y, (t.U * t.s) @ t.V.T, atol=1e-14)
+    for name in ("Y", "U", "s", "V"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(t, name)[0] = 1.0
+
+
+def test_a_non_symmetric_covariance_is_refused():
+    S = np.array([[2.0, 1.0], [0.0, 2.0]])
+    for call in (
+        lambda: fa.optimal_error(np.eye(2), 1, Sigma=S),
+        lambda: fa.linalg.sqrt_spd(S, 2),
+        lambda: fa.gaussian_inputs(3, 2, 0, Sigma=S),
+        lambda: fa.fa_limit_error(np.eye(2), np.ones((1, 2)), Sigma=S),
+    ):
+        with pytest.raises(ValueError, match="Sigma must be symmetric"):
+            call()
+    A = np.random.default_rng(1).standard_normal((4, 4))
+    rounding = A @ A.T + np.eye(4)
+    rounding[0, 1] *= 1 + 1e-14  # asymmetric by rounding only: accepted
+    L = fa.linalg.sqrt_spd(rounding, 4)
+    assert np.allclose(L @ L, (rounding + rounding.T) / 2, atol=1e-12)
+
+
+def test_rank_correlation_uses_average_ranks_and_refuses_the_undefined():
+    assert fa.metrics.rank_correlation([1, 1, 2, 2], [1, 2, 3, 4]) == pytest.approx(
+        2 / np.sqrt(5), abs=1e-15
+    )  # Spearman with average ranks: 0.894
+    a = np.random.default_rng(2).integers(0, 4, 30).astype(float)  # many ties
+    b = a + np.random.default_rng(3).standard_normal(30)
+    ra = np.array([np.mean(np.flatnonzero(np.sort(a) == x)) + 1 for x in a])  # by definition
+    rb = np.argsort(np.argsort(b)) + 1.0
+    assert fa.metrics.rank_correlation(a, b) == pytest.approx(np.corrcoef(ra, rb)[0, 1], abs=1e-14)
+    for undefined in (  # no order, or no spread: NaN, which fails any check built on it
+        ([1.0, 1.0, 1.0, 1.0], [1, 2, 3, 4]),
+        ([1, 2, 3, 4], [5.0, 5.0, 5.0, 5.0]),
+        ([1.0, np.nan, 3.0, 4.0], [1, 2, 3, 4]),
+    ):
+        assert np.isnan(fa.metrics.rank_correlation(*undefined))
+    for bad, match in ((([1, 2, 3], [1, 2, 3, 4]), "same length"), (([1.0], [2.0]), "at least 2")):
+        with pytest.raises(ValueError, match=match):
+            fa.metrics.rank_correlation(*bad)
+
+
+def exact_sketch_error(s, D):
+    """‖(I − P) S‖²_F in rational arithmetic, P the projector onto col(S Dᵀ) (full rank r):
+    ‖S‖² − tr((MᵀM)⁻¹ Mᵀ S² M) with M = S Dᵀ, every float input taken exactly."""
+    from fractions import Fraction
+
+    r = D.shape[0]
+    S = [Fraction(x) for x in s]
+    M = [[si * Fraction(d) for d in col] for si, col in zip(S, D.T)]
+    aug = [
+        [sum(row[a] * row[b] for row in M) for b in range(r)]
+        + [sum(row[a] * si**2 * row[b] for row, si in zip(M, S)) for b in range(r)]
+        for a in range(r)
+    ]
+    for c in range(r):  # Gauss-Jordan on [MᵀM | Mᵀ S² M]
+        aug[c] = [x / aug[c][c] for x in aug[c]]
+        for i in range(r):
+            if i != c:
+                aug[i] = [x - aug[i][c] * y for x, y in zip(aug[i], aug[c])]
+    return sum(si**2 for si in S) - sum(aug[a][r + a] for a in range(r))
+
+
+@pytest.mark.parametrize(
+    "s", [[1, 0.5, 0.25, 0.1, 0.05], [1, 1e-3, 1e-6, 1e-9, 1e-12], [1, 1e-6, 1e-12, 1e-13, 1e-14]]
+)
+@pytest.mark.parametrize("head_cond, bound", [(None, 1e-13), (100.0, 1e-11), (1000.0, 1e-11)])
+def test_sketch_error_keeps_its_precision_on_wide_spectra(s, head_cond, bound):
+    """It was 3e-7 off for s = [1, 1e-6, 1e-12, 1e-13, 1e-14]; the exact value is rational."""
+    from fractions import Fraction
+
+    s = np.array(s, dtype=float)
+    worst = 0.0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        D = rng.standard_normal((2, 5))
+        if head_cond is not None:  # a head block D_J with this condition number
+            U, _, Vt = np.linalg.svd(D[:, :2])
+            D[:, :2] = U @ np.diag([1.0, 1.0 / head_cond]) @ Vt
+        exact = exact_sketch_error(s, D)
+        got = float(fa.theory.sketch_error(s, D))
+        worst = max(worst, abs(float((Fraction(got) - exact) / exact)))
+    assert worst < bound
+
+
+def test_a_failing_submit_is_a_sweep_error():
+    class Closed:
+        def __init__(self):
+            self.submitted = []
+
+        def submit(self, fn, **kw):
+            if kw["k"] == 2:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            future = concurrent.futures.Future()
+            self.submitted.append(future)
+            return future
+
+    ex = Closed()
+    with pytest.raises(fa.SweepError, match=r"sweep point 1 \{'k': 2\} failed: RuntimeError") as e:
+        fa.sweep(lambda k: k, [{"k": 1}, {"k": 2}], executor=ex)
+    assert isinstance(e.value.__cause__, RuntimeError) and e.value.point == {"k": 2}
+    assert all(f.cancelled() for f in ex.submitted)  # the points already submitted are cancelled
+
+
+def test_head_tail_ratio_holds_for_a_singular_head_and_refuses_deficient_feedback():
+    r, q, s = 2, 3, 0.3
+    D = np.random.default_rng(4).standard_normal((r, r + q))
+    D[:, 1] = 0.0  # a singular head block G₁; D itself has rank r
+    spectrum = np.r_[np.ones(r), np.full(q, s)]
+    direct = float(fa.theory.sketch_error(spectrum, D)) / (q * s**2)
+    assert float(fa.theory.head_tail_ratio(D, s)) == pytest.approx(direct, rel=1e-12)
+    with pytest.raises(ValueError, match="D must have full row rank"):
+        fa.theory.head_tail_ratio(np.c_[np.zeros((2, 2)), np.ones((2, 3))], 0.1)
+    with pytest.raises(ValueError, match="tail_level must be in"):
+        fa.theory.head_tail_ratio(D, 1.5)
+
+
+def test_decay_rate_needs_two_steps():
+    with pytest.raises(ValueError, match="at least 2 recorded steps"):
+        fa.metrics.decay_rate(np.array([0]), np.array([[1e-3]]))
+    steps = np.array([0, 10])  # two points: the rate through them
+    rate = fa.metrics.decay_rate(steps, np.exp(-0.5 * steps)[None])
+    assert rate == pytest.approx([0.5], rel=1e-12)
+
+
+def test_bump_overlap_and_alignment_bound_refuse_what_they_cannot_mean():
+    with pytest.raises(ValueError, match="k .* must be >= r"):
+        fa.theory.bump_overlap(3, 5, 0.1)
+    with pytest.raises(ValueError, match="delta must be >= 0"):
+        fa.theory.bump_overlap(10, 2, -0.5)
+    assert fa.theory.bump_overlap(np.array([4, 8]), 2, 0.0) == pytest.approx([0.5, 0.25])
+    for eta in (-1.0, 0.0, np.nan):
+        with pytest.raises(ValueError, match="eta must be"):
+            fa.theory.alignment_bound(1.0, np.ones((1, 3)), eta)
+
+
+def test_a_target_checks_the_whole_gram_matrix():
+    """UᵀU = I + E with E x = 0 for the probe vector x = cos(1..k) used before: off by 0.24."""
+    k = 4
+    x = np.cos(np.arange(k) + 1.0)
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    A = np.zeros((k, len(pairs)))
+    for j, (a, b) in enumerate(pairs):
+        A[a, j], A[b, j] = x[b], x[a]
+    E = np.zeros((k, k))
+    for j, (a, b) in enumerate(pairs):
+        E[a, b] = E[b, a] = np.linalg.svd(A)[2][-1, j]
+    E *= 0.24 / np.abs(E).max()
+    w, V = np.linalg.eigh(np.eye(k) + E)
+    U = np.linalg.qr(np.random.default_rng(0).standard_normal((7, k)))[0] @ (V * np.sqrt(w)) @ V.T
+    assert np.linalg.norm(U.T @ (U @ x) - x) < 1e-12  # the old probe saw nothing
+    with pytest.raises(
+        ValueError, match="U must have orthonormal columns: UᵀU differs from I by 0.24"
+    ):
+        fa.Target(U, np.array([1.0, 0.5, 0.25, 0.1]), np.eye(5, k))
+
+
+def test_a_target_whose_norm_overflows_is_refused():
+    with pytest.raises(ValueError, match="s is too large"):
+        fa.make_target([1e200], 5, 5, 0, normalize=False)
+    big = fa.make_target([1e150, 1e149], 5, 5, 0, normalize=False)
+    assert big.sq_norm == pytest.approx(1.01e300, rel=1e-14)
