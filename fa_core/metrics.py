@@ -79,9 +79,25 @@ def invariant_drift(s: State) -> np.ndarray:
     return frobenius(s.rule.invariant(s.Z, s.W, s.B) - s.C0)
 
 
+# Below this fraction of ‖Y‖_F · max(‖W‖_F, ‖B‖_F) a Z-direction is rounding noise, and so is
+# its angle.
+GRAD_ANGLE_RTOL = 1e-12
+
+
 def grad_angle(s: State) -> np.ndarray:
-    """Angle (degrees) between the rule's Z-update and the true gradient step E Wᵀ."""
-    return signed_angle(s.rule.z_direction(s.Y, s.Z, s.W, s.B), s.Y.E_Ft(s.Z, s.W, s.W))
+    """Angle (degrees) between the rule's Z-update and the true gradient step E Wᵀ.
+
+    NaN where either direction is at rounding level, below ``GRAD_ANGLE_RTOL``
+    times ‖Y‖_F · max(‖W‖_F, ‖B‖_F): at a fixed point (for FA, E Bᵀ = 0) the
+    angle between two rounding-level matrices is noise, and the two engines
+    would report different noise.
+    """
+    rule_dir = s.rule.z_direction(s.Y, s.Z, s.W, s.B)
+    gradient = s.Y.E_Ft(s.Z, s.W, s.W)
+    Y_norm = np.sqrt(s.Y.sq_error(np.zeros_like(s.Z), np.zeros_like(s.W)))
+    scale = Y_norm * np.maximum(frobenius(s.W), frobenius(s.B))
+    tiny = np.minimum(frobenius(rule_dir), frobenius(gradient)) <= GRAD_ANGLE_RTOL * scale
+    return np.where(tiny, np.nan, signed_angle(rule_dir, gradient))
 
 
 def EBt_sq(s: State) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import as_finite_array
 from .rules import (
     Rule,
     drtp_step,
@@ -146,7 +147,8 @@ def correlated_feedback(W0: np.ndarray, G: np.ndarray, rho: float) -> np.ndarray
     """
     if isinstance(rho, bool) or not isinstance(rho, (int, float, np.floating)) or not 0 <= rho <= 1:
         raise ValueError(f"rho must be a number in [0, 1]; got {rho!r}")
-    W0, G = np.asarray(W0, dtype=float), np.asarray(G, dtype=float)
+    W0 = as_finite_array(W0, "W0", ndim=(2, 3))
+    G = as_finite_array(G, "G", ndim=(2, 3))
     if W0.shape != G.shape:
         raise ValueError(f"W0 and G must have the same shape; got {W0.shape} and {G.shape}")
     return rho * W0 + np.sqrt(1.0 - rho**2) * G
