@@ -51,11 +51,13 @@ CLAIMS = (
         "1. FA converges to the optimum when r ≥ rank(Y)",
         "convergence",
         ("convergence", "overparameterization", "speed_vs_feedback_scale"),
-        "With at least as many hidden units as the rank of Y, feedback alignment drives the error to zero "
-        "(to rounding level), like gradient descent, from a small random start or from zero, and the convergence "
-        "is linear: the log error falls on a straight line. With extra units "
-        "FA from zero is as fast as with r = k, because its representation never leaves a k-dimensional "
-        "subspace; from small random starts both rules crawl. FA's speed grows with the scale of the feedback B.",
+        "With at least as many hidden units as the rank of Y, FA and FA* from zero, and every rule from a small "
+        "random start at r = k, drive the error to zero (to rounding level), and the convergence is linear: the "
+        "log error falls on a straight line, at the rate the alignment predicts. For FA* from zero on a target "
+        "with equal singular values this is derived, with its rate in terms of σ_k(B V_k); for other spectra it "
+        "rests on a conjecture checked on every run. With extra units FA from zero gets faster, as B V_k becomes "
+        "better conditioned. Convergence from random starts at r > k is not reproduced: there both rules crawl. "
+        "FA's speed grows with the scale of the feedback B.",
         gallery="convergence",
     ),
     Section(
@@ -66,8 +68,9 @@ CLAIMS = (
         "The forward weights W turn towards the fixed feedback B: cos(W, B) ends far above its null distribution "
         "and λ_min(sym W Bᵀ) grows from 0. The conserved quantity ZᵀZ − (WBᵀ + BWᵀ) explains why: from zero init "
         "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts by O(η); our FA* variant conserves it "
-        "exactly. The Lyapunov function ‖E Bᵀ‖² never decays slower than that alignment guarantees, and across "
-        "seeds its decay is ranked by the integrated alignment: alignment drives convergence.",
+        "exactly. Near the limit the eigenvalues of W Bᵀ and ZᵀZ predict every run's rate. With B held fixed, "
+        "different starts converge at different rates, each predicted by its own alignment: a well-conditioned B "
+        "alone cannot explain that.",
         gallery="alignment",
     ),
     Section(
