@@ -949,7 +949,7 @@ for row in rates:
 
 # %%
 r_sorted = sorted(set(r_list))
-median_rate = {r: float(np.median(zero_rate["fa", r])) for r in r_sorted}
+median_rate = {r: np.median(zero_rate["fa", r]) for r in r_sorted}
 sigma_k = {
     r: float(np.median(np.linalg.svd(zero["fa", r].B @ well.V, compute_uv=False)[:, k - 1]))
     for r in r_sorted
@@ -971,7 +971,7 @@ claims.check(
 )
 claims.record(
     overparam_rates=rates,
-    zero_init_fa_median_rate_by_r={str(r): v for r, v in median_rate.items()},
+    zero_init_fa_median_rate_by_r={str(r): float(v) for r, v in median_rate.items()},
     zero_init_median_sigma_k_by_r={str(r): v for r, v in sigma_k.items()},
 )
 
