@@ -97,14 +97,13 @@ CLAIMS = (
         "1. FA converges to the optimum when r ≥ rank(Y)",
         "convergence",
         ("convergence", "overparameterization", "speed_vs_feedback_scale"),
-        "With as many hidden units as the rank of Y (r = k), from a small random start or from zero, and with "
-        "more (r > k) from zero, feedback alignment drives the error to zero (to rounding level), like "
-        "gradient descent, and the convergence is linear: the log error falls on a straight line. That the "
-        "only stationary point reachable from zero is the optimum is derived; the convergence itself is "
-        "observed on every run (derivations R5 to R7). With extra units FA from zero converges faster than "
-        "with r = k, its representation never leaving a k-dimensional subspace. From small random starts "
-        "with r > k both rules crawl: convergence there is not reproduced. FA's speed grows with the scale "
-        "of the feedback B.",
+        "With at least as many hidden units as the rank of Y, FA and FA* from zero, and every rule from a small "
+        "random start at r = k, drive the error to zero (to rounding level), and the convergence is linear: the "
+        "log error falls on a straight line, at the rate the alignment predicts. For FA* from zero on a target "
+        "with equal singular values this is derived, with its rate in terms of σ_k(B V_k); for other spectra it "
+        "rests on a conjecture checked on every run. With extra units FA from zero gets faster, as B V_k becomes "
+        "better conditioned. Convergence from random starts at r > k is not reproduced: there both rules crawl. "
+        "FA's speed grows with the scale of the feedback B.",
         gallery="convergence",
     ),
     Section(
@@ -114,10 +113,10 @@ CLAIMS = (
         ("alignment", "conservation", "lyapunov"),
         "The forward weights W turn towards the fixed feedback B: cos(W, B) ends far above its null distribution "
         "and λ_min(sym W Bᵀ) grows from 0. The conserved quantity ZᵀZ − (WBᵀ + BWᵀ) explains why: from zero init "
-        "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts from it, by O(η) over a fixed "
-        "time; our FA* variant conserves it exactly. Under the flow, the Lyapunov function ‖E Bᵀ‖² decays at "
-        "least at the rate the alignment gives; that the alignment, and not only the conditioning of B, "
-        "drives the discrete runs' speed is what the notebook tests.",
+        "it pins the alignment to ½ λ_min(ZᵀZ). The discrete FA step drifts from it, by O(η²) per step and O(η) over a "
+        "fixed time; our FA* variant conserves it exactly. Near the limit the eigenvalues of W Bᵀ and ZᵀZ predict every run's rate. With B held fixed, "
+        "different starts converge at different rates, each predicted by its own alignment: a well-conditioned B "
+        "alone cannot explain that.",
         gallery="alignment",
     ),
     Section(

@@ -537,3 +537,132 @@ def gd_limit_tilt(target_or_Y, r: int, Sigma_hat: np.ndarray) -> np.ndarray:
     coupling = t.U[:, r:].T @ Delta @ t.U[:, :r]  # (..., k − r, r): u_jᵀ Δ u_i
     weight = s[r:, None] ** 2 / (s[None, :r] ** 2 - s[r:, None] ** 2)
     return np.arctan(np.linalg.norm(coupling * weight, ord=2, axis=(-2, -1)))
+
+
+# -- FA and FA* near their limit: the local rate and its bounds (derivations R6) ----------------
+
+
+def limit_modes(target_or_Y, Z, W, B, *, from_zero: bool) -> np.ndarray:
+    """The decay rates per unit time of FA's and FA*'s error modes at a limit (Z, W) with ZW = Y.
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    Z : ndarray, shape (n, r) or (S, n, r)
+    W, B : ndarray, shape (r, m) or (S, r, m)
+        The final state of a converged run and its feedback.
+    from_zero : bool
+        True if the run started at Z = W = 0, so that Z stays in col(Y) and W
+        in row(Y) and only the error inside Y's singular subspaces is left;
+        False for a random start, whose parts outside them decay too.
+
+    Returns
+    -------
+    ndarray, complex, shape (S, K)
+        Every z such that a step multiplies a mode of the error by 1 − η z.
+
+    Notes
+    -----
+    In Y's singular coordinates E = U e Vᵀ + (parts outside), G = Uᵀ Z Zᵀ U and
+    M = Vᵀ Bᵀ W V (both k×k; M is the alignment of W with B in Y's row space).
+    To first order in e, FA and FA* both step
+
+        e ← e − η (e M + G e),
+
+    a Sylvester map with eigenvalues 1 − η (μ_i + γ_j), μ_i ∈ eig(M), γ_j ∈ eig(G).
+    Outside, Z⊥ ← Z⊥ (I − η W Bᵀ) exactly and W⊥ ← (I − η ZᵀZ) W⊥ to first
+    order, which adds z = μ for μ ∈ eig(W Bᵀ) and z = γ for γ ∈ eig(ZᵀZ)
+    (derivations R6).
+    """
+    t = as_target(target_or_Y)
+    Z, W, B = (np.asarray(X, dtype=float).reshape(-1, *np.shape(X)[-2:]) for X in (Z, W, B))
+    UtZ = t.U.T @ Z
+    mu = np.linalg.eigvals((B @ t.V).mT @ (W @ t.V))
+    gamma = np.linalg.eigvalsh(UtZ @ UtZ.mT)
+    modes = [(mu[:, :, None] + gamma[:, None, :]).reshape(len(Z), -1)]
+    if not from_zero:
+        modes += [np.linalg.eigvals(W @ B.mT), np.linalg.eigvalsh(Z.mT @ Z)]
+    return np.concatenate(modes, axis=1)
+
+
+def local_rate(target_or_Y, Z, W, B, eta: float, *, from_zero: bool) -> np.ndarray | float:
+    """The asymptotic rate −d ln‖E‖²/d step of FA or FA* at a limit (Z, W) with ZW = Y.
+
+    Parameters
+    ----------
+    target_or_Y, Z, W, B, from_zero
+        As in :func:`limit_modes`.
+    eta : float
+        Step size, > 0.
+
+    Returns
+    -------
+    ndarray, shape (S,), or float for a single state
+        −2 ln max |1 − η z| over the modes z of :func:`limit_modes`: the slowest
+        mode sets the rate.
+    """
+    eta = positive_float(eta, "eta")
+    factors = np.abs(1 - eta * limit_modes(target_or_Y, Z, W, B, from_zero=from_zero))
+    rate = -2 * np.log(np.max(factors, axis=1))
+    return float(rate[0]) if np.ndim(Z) == 2 else rate
+
+
+def fa_star_gram_bounds(target_or_Y, B) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on the k nonzero eigenvalues of ZᵀZ at FA*'s limit from zero, r ≥ k.
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    B : ndarray, shape (r, m) or (S, r, m)
+
+    Returns
+    -------
+    lower, upper : ndarray, shape (S,) or float
+        (2 s_k σ_k(B V_k))^{2/3} and (2 s_1 σ_1(B V_k))^{2/3}.
+
+    Notes
+    -----
+    At a limit with C = 0, ZW = Y and ZᵀZ = W Bᵀ + B Wᵀ, so in Y's coordinates
+    G = Uᵀ Z Zᵀ U and P = Uᵀ Z B V satisfy G² = S Pᵀ + P S. For a unit
+    eigenvector u of G with eigenvalue γ, γ² = 2 uᵀ S Pᵀ u ≤ 2 s_1 σ_1(B V) √γ,
+    so every γ ≤ ``upper`` (derived). When Y's singular values are all equal
+    to s, FA* from zero decouples along the singular vectors of B V and the
+    eigenvalues are exactly (2 s σ_i(B V))^{2/3}. That every γ ≥ ``lower``
+    in general is a conjecture (derivations R6).
+    """
+    t = as_target(target_or_Y)
+    D = _feedback_coords(t, B)
+    if D.shape[-2] < t.k:
+        raise ValueError(f"B must have r >= k = {t.k} rows; got r = {D.shape[-2]}")
+    sv = np.linalg.svd(D, compute_uv=False)
+    return (2 * t.s[-1] * sv[..., t.k - 1]) ** (2 / 3), (2 * t.s[0] * sv[..., 0]) ** (2 / 3)
+
+
+def fa_star_rate(target_or_Y, B, eta: float) -> np.ndarray | float:
+    """FA*'s asymptotic rate from zero, −2 ln(1 − (3η/2) (2 s_k σ_k(B V_k))^{2/3}), r ≥ k.
+
+    Parameters
+    ----------
+    target_or_Y : Target or ndarray, shape (n, m)
+    B : ndarray, shape (r, m) or (S, r, m)
+    eta : float
+        Step size, > 0.
+
+    Returns
+    -------
+    ndarray, shape (S,), or float
+        A rate per step of ‖E‖²; inf once (3η/2) (2 s_k σ_k)^{2/3} ≥ 1.
+
+    Notes
+    -----
+    Exact when Y's singular values are all equal to s (derivations R6): each
+    singular direction i of B V_k is then a scalar FA* problem
+    a ← a + η (s σ_i − a³/2) with limit a³ = 2 s σ_i, whose error shrinks by
+    1 − (3η/2) a² per step near it. For a general spectrum it is a
+    conjectured lower bound: with γ_min ≥ (2 s_k σ_k)^{2/3} and C = 0, the
+    slowest mode decays at least this fast.
+    """
+    eta = positive_float(eta, "eta")
+    x = 1.5 * eta * np.asarray(fa_star_gram_bounds(target_or_Y, B)[0])
+    rate = np.where(x < 1, -2 * np.log(np.clip(1 - x, np.finfo(float).tiny, None)), np.inf)
+    return rate if rate.ndim else float(rate)
