@@ -172,6 +172,35 @@ def fa_star_without_midpoint() -> Iterator[None]:
         yield
 
 
+@breakage("FA*'s feedback redrawn at every step instead of a fixed B", ("convergence",))
+def fa_star_feedback_redrawn() -> Iterator[None]:
+    import numpy as np
+
+    import fa_core.rules as R
+
+    rng = np.random.default_rng(2024)
+
+    def step(Y, Z, W, B, eta):
+        scale = np.sqrt(np.mean(B**2, axis=(-2, -1), keepdims=True))
+        Z1, W1, _ = R.fa_star_step(Y, Z, W, rng.standard_normal(B.shape) * scale, eta)
+        return Z1, W1, B
+
+    with _replace_rule("fa_star", step=step):
+        yield
+
+
+@breakage("FA*'s W-update taken at half its step (the alignment lags)", ("convergence",))
+def fa_star_w_halved() -> Iterator[None]:
+    import fa_core.rules as R
+
+    def step(Y, Z, W, B, eta):
+        Z1, W1, B1 = R.fa_star_step(Y, Z, W, B, eta)
+        return Z1, W + 0.5 * (W1 - W), B1
+
+    with _replace_rule("fa_star", step=step):
+        yield
+
+
 @breakage(
     "FA's limit formulas (fa_limit_error, sketch_error) perturbed by 1%",
     ("separation", "orthogonal", "linear_network", "beyond_real_data", "beyond_depth", "your_data"),
