@@ -404,3 +404,32 @@ def test_a_target_whose_norm_overflows_is_refused():
         fa.make_target([1e200], 5, 5, 0, normalize=False)
     big = fa.make_target([1e150, 1e149], 5, 5, 0, normalize=False)
     assert big.sq_norm == pytest.approx(1.01e300, rel=1e-14)
+
+
+def test_grad_angle_is_nan_at_an_fa_fixed_point_on_both_engines():
+    """At FA's fixed point E Bᵀ is rounding noise: its angle to E Wᵀ is undefined, not a number."""
+    t = fa.make_target(fa.low_rank_spectrum(4), n=20, m=15, rng=0)
+    finals = []
+    for engine in ("reduced", "dense"):
+        run = fa.train(
+            t,
+            r=2,
+            rule="fa",
+            steps=6000,
+            eta=0.1,
+            seeds=2,
+            init_scale=0.0,
+            record=["grad_angle"],
+            engine=engine,
+        )
+        assert np.isfinite(run["grad_angle"][:, 5]).all()
+        finals.append(run["grad_angle"][:, -1])
+    assert np.isnan(finals).all(), finals
+
+
+def test_correlated_feedback_refuses_nan():
+    for bad in ("W0", "G"):
+        kw = {"W0": np.ones((2, 3)), "G": np.ones((2, 3)), "rho": 0.5}
+        kw[bad] = np.full((2, 3), np.nan)
+        with pytest.raises(ValueError, match=f"{bad} must be finite"):
+            fa.rules_beyond.correlated_feedback(**kw)
