@@ -225,3 +225,59 @@ def test_readme_python_example_runs():
         "fa"
     ].optimal_error(scope["target"], 5)
     assert len(scope["results"]) == 4
+
+
+def _bibtex_entries() -> dict[str, dict[str, str]]:
+    """README's "How to cite" BibTeX, as ``{key: {field: value}}`` (one level of braces stripped)."""
+    section = (ROOT / "README.md").read_text().split("## How to cite", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bibtex\n(.*?)```", section, re.S).group(1)
+    entries = {}
+    for kind, key, body in re.findall(r"@(\w+)\{([^,]+),\n(.*?)\n\}", block, re.S):
+        fields = dict(re.findall(r"^\s*(\w+)\s*=\s*\{(.*)\},?$", body, re.M))
+        entries[key] = {"@type": kind, **fields}
+    return entries
+
+
+def test_citation_cff_is_valid_cff_1_2_0():
+    """CITATION.cff has CFF 1.2.0's required keys with their types; the software is the citable
+    work and agrees with pyproject.toml; the paper is among its references."""
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert cff["cff-version"] == "1.2.0"  # a string, as the schema requires
+    assert isinstance(cff["message"], str) and cff["message"].strip()
+    assert isinstance(cff["title"], str) and cff["title"].strip()
+    assert isinstance(cff["authors"], list) and cff["authors"]
+    for person in cff["authors"]:
+        assert isinstance(person, dict) and ("family-names" in person or "name" in person)
+    assert cff["type"] == "software"
+    assert str(cff["version"]) == project["version"]
+    assert cff["license"] == project["license"]
+    assert [a["name"] for a in cff["authors"]] == [a["name"] for a in project["authors"]]
+    (paper,) = [r for r in cff["references"] if r["type"] == "conference-paper"]
+    assert paper["title"] == (
+        "How and When Random Feedback Works: A Case Study of Low-Rank Matrix Factorization"
+    )
+    assert [a["family-names"] for a in paper["authors"]] == ["Garg", "Vempala"]
+    assert all(isinstance(a["given-names"], str) for a in paper["authors"])
+    assert (paper["year"], paper["volume"], paper["start"], paper["end"]) == (2022, 151, 4070, 4108)
+    assert paper["conference"]["name"] == "AISTATS 2022" and paper["publisher"]["name"] == "PMLR"
+    assert {"type": "other", "value": "arXiv:2111.08706"}.items() <= paper["identifiers"][0].items()
+
+
+def test_readme_cites_the_paper_and_the_software_as_citation_cff_does():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    (paper,) = cff["references"]
+    entries = _bibtex_entries()
+    assert sorted(e["@type"] for e in entries.values()) == ["inproceedings", "software"]
+    (bib_paper,) = [e for e in entries.values() if e["@type"] == "inproceedings"]
+    (bib_software,) = [e for e in entries.values() if e["@type"] == "software"]
+    assert bib_paper["title"] == paper["title"]
+    assert bib_paper["author"] == " and ".join(
+        f"{a['family-names']}, {a['given-names']}" for a in paper["authors"]
+    )
+    assert bib_paper["pages"] == f"{paper['start']}--{paper['end']}"
+    assert (bib_paper["volume"], bib_paper["year"]) == (str(paper["volume"]), str(paper["year"]))
+    assert bib_paper["eprint"] == paper["identifiers"][0]["value"].removeprefix("arXiv:")
+    assert bib_software["title"] == cff["title"]
+    assert bib_software["version"] == str(cff["version"])
+    assert bib_software["author"] == "{" + cff["authors"][0]["name"] + "}"
