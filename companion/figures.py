@@ -25,18 +25,13 @@ FONT_SIZES = {"suptitle": 14, "title": 12, "label": 12, "tick": 11, "legend": 11
 
 
 def use_style() -> None:
-    """A clean, print-friendly theme with one type scale (``FONT_SIZES``) and fixed metadata.
-
-    Figures are laid out by Matplotlib's constrained layout, so axis labels of neighbouring
-    panels never overlap.
-    """
+    """A clean, print-friendly theme with one type scale (``FONT_SIZES``) and fixed metadata."""
     sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
     mpl.rcParams.update(
         {
             "figure.dpi": 110,
             "savefig.dpi": 150,
             "savefig.bbox": "tight",
-            "figure.constrained_layout.use": True,
             "font.size": FONT_SIZES["label"],
             "figure.titlesize": FONT_SIZES["suptitle"],
             "figure.titleweight": "bold",
