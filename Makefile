@@ -101,9 +101,10 @@ lock: $(STAMP)
 #   make check-python PYTHON=python3.13            the quick build (every notebook's checks)
 #   make check-python PYTHON=python3.13 CHECK=test  the test suite
 CHECK  ?= all
-PYTAG   = $(shell $(PYTHON) -c 'import sys; print("py%d%d" % sys.version_info[:2])')
+PYTAG   = $(shell $(PYTHON) -c 'import sys; print("py%d%d" % sys.version_info[:2])' 2>/dev/null)
 check-python:
 	@test "$(origin PYTHON)" = "command line" || { echo "usage: make check-python PYTHON=python3.13 [CHECK=test]"; exit 2; }
+	@test -n "$(PYTAG)" || { echo "check-python: PYTHON=$(PYTHON) does not run; give a Python 3.10 or newer"; exit 2; }
 	@$(MAKE) --no-print-directory VENV=build/$(PYTAG)/venv BUILD=build/$(PYTAG)/quick QUICK=1 $(CHECK)
 
 # The notebooks, one per core, each forked from one process that has imported the libraries
