@@ -34,9 +34,9 @@ export MALLOC_MMAP_THRESHOLD_ := 268435456
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH := 0
 
-# The pinned versions the figures were checked with, for the Python that has them.
-PYVER := $(shell $(PYTHON) -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")' 2>/dev/null)
-LOCK  := $(wildcard requirements/lock-py$(PYVER).txt)
+# The pinned versions the figures were checked with, for every supported Python in one file (an
+# environment marker picks the version where one Python needs its own); `make lock` writes it.
+LOCK  := requirements/lock.txt
 
 # The explorer (notebooks/explore.py) is for playing: make runs only the notebooks that check claims.
 # Longest first (times of `make` on two cores; the quick sizes order differently), so the two
@@ -75,11 +75,37 @@ help:
 venv: $(STAMP)
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fa-companion needs Python >= 3.10; $(PYTHON) is " + sys.version.split()[0])'
-	$(if $(LOCK),,@echo "note: no lock for Python $(PYVER) (requirements/ pins Python 3.11): every dependency version is unpinned")
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(if $(LOCK),--constraint $(LOCK)) -e '.[dev]'
+	@# setuptools reports every editable install with a warning ("Editable installation. Please be
+	@# careful with folders ... with the same name as your package"); its warning classes are meant
+	@# to be filtered through PYTHONWARNINGS.
+	PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip install --quiet --constraint $(LOCK) -e '.[dev]'
+	@# The wheel holds fa_core only; the build tooling (companion/) is found in this folder through a
+	@# .pth file in the venv's site-packages, from any working folder (notebook kernels run in notebooks/).
+	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "fa_companion_tooling.pth").write_text("$(CURDIR)\n")'
 	@touch $@
+
+# Regenerate the lock for every Python from 3.10 on with uv (installed into the venv for this target
+# only; nothing runs with it). Versions already locked are kept where they still resolve; add
+# LOCK_ARGS=--upgrade for the newest. Then `make environment`.
+UV_VERSION := 0.13.8
+LOCK_ARGS  ?=
+.PHONY: lock check-python
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.10 --all-extras --quiet \
+	  --annotation-style line --custom-compile-command "make lock" --output-file $(LOCK) $(LOCK_ARGS)
+
+# Another Python, in its own venv and build folder under build/py3XX/:
+#   make check-python PYTHON=python3.13            the quick build (every notebook's checks)
+#   make check-python PYTHON=python3.13 CHECK=test  the test suite
+CHECK  ?= all
+PYTAG   = $(shell $(PYTHON) -c 'import sys; print("py%d%d" % sys.version_info[:2])' 2>/dev/null)
+check-python:
+	@test "$(origin PYTHON)" = "command line" || { echo "usage: make check-python PYTHON=python3.13 [CHECK=test]"; exit 2; }
+	@test -n "$(PYTAG)" || { echo "check-python: PYTHON=$(PYTHON) does not run; give a Python 3.10 or newer"; exit 2; }
+	@$(MAKE) --no-print-directory VENV=build/$(PYTAG)/venv BUILD=build/$(PYTAG)/quick QUICK=1 $(CHECK)
 
 # The notebooks, one per core, each forked from one process that has imported the libraries
 # they share (companion/warm.py) instead of starting two cold Python processes.

@@ -18,16 +18,30 @@ RULE_LABELS = {"gd": "GD", "fa": "FA", "fa_star": "FA* (ours)"}
 RULE_LINES = {"fa_star": (0, (4, 2))}  # FA* nearly coincides with FA: dashed, so both show
 
 
+# One type scale for every figure, in points at the saved size: the figure's title, each
+# panel's title, axis labels, then tick labels, legends and annotations. Nothing a reader
+# must read is smaller than SMALL.
+FONT_SIZES = {"suptitle": 14, "title": 12, "label": 12, "tick": 11, "legend": 11, "small": 10}
+
+
 def use_style() -> None:
-    """A clean, print-friendly theme with large enough fonts and fixed metadata."""
+    """A clean, print-friendly theme with one type scale (``FONT_SIZES``) and fixed metadata."""
     sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
     mpl.rcParams.update(
         {
             "figure.dpi": 110,
             "savefig.dpi": 150,
             "savefig.bbox": "tight",
-            "axes.titlesize": 12,
+            "font.size": FONT_SIZES["label"],
+            "figure.titlesize": FONT_SIZES["suptitle"],
+            "figure.titleweight": "bold",
+            "axes.titlesize": FONT_SIZES["title"],
             "axes.titleweight": "bold",
+            "axes.labelsize": FONT_SIZES["label"],
+            "xtick.labelsize": FONT_SIZES["tick"],
+            "ytick.labelsize": FONT_SIZES["tick"],
+            "legend.fontsize": FONT_SIZES["legend"],
+            "legend.title_fontsize": FONT_SIZES["legend"],
             "legend.frameon": False,
             "svg.hashsalt": "fa-companion",
             "pdf.compression": 6,
@@ -155,7 +169,7 @@ def annotate_floor(ax, y: float, text: str) -> None:
         textcoords="offset points",
         ha="right",
         va="bottom",
-        fontsize=8,
+        fontsize=FONT_SIZES["small"],
         color="0.3",
     )
 
