@@ -191,7 +191,7 @@ def draw(result: Exploration, fig=None):
         ylim=(floor, 10),
         title=result.message[:60] + "…" if result.message else "Error against the limits",
     )
-    ax.legend(fontsize=8)
+    ax.legend(fontsize="small")
     if result.cos_WB.shape[1] > 1:
         figures.rule_band(
             ax2,

@@ -128,7 +128,7 @@ ax.set(
     ylabel="error / OPT_r",
     title=f"Depth {depth}: FA and DFA still stop far from the optimum",
 )
-ax.legend(fontsize=8)
+ax.legend(fontsize="small")
 for i, rule in enumerate(runs):
     vals = overlap[rule]
     fp.strip(ax2, i, vals, styles[rule]["color"], s=14)

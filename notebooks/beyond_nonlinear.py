@@ -153,7 +153,7 @@ axes[0].set(
     ylabel="training error ‖T − σ(XZ)W‖²/N",
     title="Training",
 )
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize="small")
 for j, (_act, res) in enumerate(results.items()):
     for dx, key, marker in ((-0.12, "ratio", "o"), (0.12, "test_ratio", "s")):
         vals = res[key]
@@ -184,7 +184,7 @@ axes[2].set(
     ylabel="‖Q_GDᵀ Q_FA‖²_F / r",
     title="Overlap of the two representations",
 )
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize="small")
 fig.suptitle(
     f"Beyond the paper: nonlinear student (r = {r}) and teacher (k = {k}), n = {n}, N = {N}, {n_seeds} seeds",
     y=1.03,

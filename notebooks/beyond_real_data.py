@@ -328,7 +328,7 @@ def errors_ratio_overlap(axes, p):
     for ax in axes:
         ax.set_xticks(rs, [str(r) for r in rs])
         ax.set_xticks([], minor=True)  # only the r values on x; y keeps its log ticks
-        ax.legend(fontsize=8)
+        ax.legend(fontsize="small")
 
 
 fig, axes = plt.subplots(1, 3, figsize=(18, 4.6))
@@ -380,7 +380,7 @@ fig, axes = plt.subplots(1, 3, figsize=(18, 4.6))
 errors_ratio_overlap(axes, "regression")
 rr = np.array([r for r in r_regression if r < 9])
 axes[2].plot(rr, rr / 9, color="0.4", ls=":", label="random in the 9-dim. prediction space, r/9")
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize="small")
 fig.suptitle(
     f"Regression from {n} pixels to the digit's label: FA is near-optimal, with other features",
     y=1.03,
@@ -419,7 +419,7 @@ for ax, p in zip(axes, targets):
         ylabel="|loss − closed form| / closed form",
         title=f"{p.capitalize()}, r = {r_iterate}",
     )
-    ax.legend(fontsize=8)
+    ax.legend(fontsize="small")
 fig.suptitle("Raw inputs reach the same limits, slowly; whitened inputs reach them fast", y=1.03)
 nb.show(fig, "whitening_speed")
 

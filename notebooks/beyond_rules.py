@@ -171,7 +171,7 @@ for i, name in enumerate(order):
         ref = np.median(stats["GD + wd " + name.split()[-1]]["ratio"])
         axes[0].hlines(ref, i - 0.35, i + 0.35, color="k", ls="--", lw=1)
 for ax in axes[:2]:
-    ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize="small")
 axes[0].set(
     yscale="log",
     ylabel="final error / OPT_r",
@@ -208,7 +208,7 @@ axes[2].set(
     title="Kolen–Pollack aligns B with W at rate ηλ",
     ylim=(ROUNDING / 3, 3),
 )
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize="small")
 fig.suptitle(
     f"Beyond the paper: feedback rules for r = {r} < rank(Y) = {target.k}  (η = {eta}, {n_seeds} seeds)",
     y=1.03,

@@ -178,7 +178,7 @@ for ax, (title, _target, _r, inits) in zip(axes, settings):
     ax.set(xscale="log", yscale="log", title=title, xlabel="step", ylim=(FLOOR / 10, 10))
 axes[0].set_ylabel("relative error ‖Y−ZW‖² / ‖Y‖²")
 for ax in axes:
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize="small")
 fig.suptitle(
     f"Claim 1: FA reaches the optimum when r ≥ rank(Y) = {k}  (n={n}, m={m}, η={eta}, {n_seeds} seeds)",
     y=1.03,
@@ -304,7 +304,7 @@ axes[2].set(
 )
 axes[3].set(title="(d) per unit: ‖z_i‖² = 2⟨w_i, b_i⟩", xlabel="2⟨w_i, b_i⟩", ylabel="‖z_i‖²")
 for ax in axes[:2]:
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize="small")
 axes[2].legend(loc="upper right")
 axes[3].legend(loc="upper left")
 fig.suptitle(
@@ -428,7 +428,7 @@ ax.set(
     title="Drift of the conserved quantity",
     ylim=(1e-17, None),
 )
-ax.legend(fontsize=8, loc="center right")
+ax.legend(fontsize="small", loc="center right")
 ax2.loglog(
     eta_list,
     final_drift,
@@ -617,7 +617,7 @@ ax.set(
     ylabel="median λ_min(ZᵀZ)",
     title="(a) FA* from zero, r = k: λ_min(ZᵀZ) never falls",
 )
-ax.legend(fontsize=8)
+ax.legend(fontsize="small")
 ax = axes[1]
 for rule, r in zero:
     ax.scatter(
@@ -653,7 +653,7 @@ ax.set(
     ylabel="fitted rate −d ln(error)/d step",
     title="(b) the alignment spectrum predicts every rate",
 )
-ax.legend(fontsize=7, loc="upper left")
+ax.legend(fontsize="small", loc="upper left")
 ax = axes[2]
 init_colors = dict(zip(fixed_B_inits, sns.color_palette("viridis", len(fixed_B_inits))))
 for init, err in zip(fixed_inits, fixed.rel_error):
@@ -675,7 +675,7 @@ ax.set(
     ylim=(FLOOR / 10, 10),
     title=f"(c) one B (σ_min(B V_k) = {sigma_fixed:.3f}), {n_seeds} starts",
 )
-ax.legend(fontsize=8, loc="lower left")
+ax.legend(fontsize="small", loc="lower left")
 fig.suptitle(f"Alignment sets the rate (derivations R6; r = k = {k}, η = {eta})", y=1.03)
 nb.show(fig, "lyapunov")
 converged = bool(np.all(fixed.rel_error[:, -1] < 1e-10))
@@ -908,7 +908,7 @@ for ax, r in zip(axes, r_list):
         xscale="log", yscale="log", xlabel="step", title=f"r = {r} (k = {k})", ylim=(FLOOR / 10, 10)
     )
 axes[0].set_ylabel("median relative error")
-axes[0].legend(fontsize=7, loc="lower left")
+axes[0].legend(fontsize="small", loc="lower left")
 ax = axes[-1]
 width = 0.8 / (2 * len(overparam_inits))
 for _j, row in enumerate(rates):

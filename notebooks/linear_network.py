@@ -380,7 +380,7 @@ axes[2].set(
     ylabel="FA error / OPT_r",
     title="The separation survives finite samples",
 )
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize="small")
 fig.suptitle(
     f"Gaussian inputs: the network approaches the factorization as N grows  (n = {n}, r = {r} < k = {k})",
     y=1.03,
@@ -521,7 +521,7 @@ ax.set(
     ylabel="training loss 2L = ‖T − XZW‖²/N",
     title=f"Minibatch SGD reaches the full-batch limits (N = {N_sgd}, η_t = η/(1 + t/{eta_decay:g}))",
 )
-ax.legend(fontsize=8)
+ax.legend(fontsize="small")
 nb.show(fig, "minibatch_sgd")
 print(
     "max relative gap SGD vs full batch at the end:", {k_: f"{v:.2e}" for k_, v in sgd_gap.items()}

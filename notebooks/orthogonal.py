@@ -211,7 +211,7 @@ axes[0].set(
     ylabel="‖Q_GDᵀ Q_FA‖²_F / r (mean squared cosine)",
     title="Overlap of the two representations → 0",
 )
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize="small")
 axes[1].axhline(90, color="0.4", lw=0.8, ls=":")
 axes[1].set(
     xscale="log",
@@ -220,7 +220,7 @@ axes[1].set(
     title="Even the smallest angle approaches 90°",
     ylim=(0, 92),
 )
-axes[1].legend(fontsize=8, loc="lower right")
+axes[1].legend(fontsize="small", loc="lower right")
 axes[2].set(
     xscale="log",
     yscale="log",
@@ -228,7 +228,7 @@ axes[2].set(
     ylabel="FA error / GD error − 1",
     title="…while the errors become equal",
 )
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize="small")
 fig.suptitle(
     f"Claim 4: almost orthogonal representations at almost equal error  (bump δ = {delta}, η = {eta}, "
     f"{n_seeds} seeds per point)",

@@ -174,7 +174,7 @@ ax.set(
     ylabel="relative error ‖Y−ZW‖² / ‖Y‖²",
     title=f"GD reaches OPT, FA stops at its own plateau (r = {r} < k = {target.k})",
 )
-ax.legend(loc="lower left", fontsize=8)
+ax.legend(loc="lower left", fontsize="small")
 for rule in ("fa", "fa_star"):
     ratio = runs[rule].error / limits[rule][:, None]
     fp.rule_band(ax2, runs[rule].steps[1:], ratio[:, 1:], rule, q=(0.0, 1.0))
@@ -361,7 +361,7 @@ ax.set_xticks(
         f"rel. error FA {rel_error[nm]['fa']:.2%}\nGD {rel_error[nm]['gd']:.2%}"
         for nm in names
     ],
-    fontsize=7,
+    fontsize="small",
 )
 top = int(np.ceil(max(np.log10(ratios[nm]).max() for nm in names)))
 ax.set_yticks(range(0, top + 1), [f"{10**v:g}" for v in range(0, top + 1)])
@@ -605,7 +605,7 @@ ax.set(
     ylabel="FA error / best rank-k' error",
     title=f"Oversampling rescues FA (k' = {oversample_k}, s_i = i^-{oversample_decay:g}, rank {decay_k})",
 )
-ax.legend(fontsize=8)
+ax.legend(fontsize="small")
 nb.show(fig, "oversampling")
 print(
     {

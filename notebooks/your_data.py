@@ -239,7 +239,7 @@ if result.fa_over_opt is not None:
     )
     scaled.append((ax, "x", ratio))
     ax.set(xlabel="FA limit / OPT_r", ylabel="draws")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize="small")
 else:
     ax.text(
         0.5,
@@ -275,7 +275,7 @@ if curve["p"]:
         )
     scaled.append((ax, "y", [*curve["median"], *(b for _, b in with_bound), 1]))
     ax.set(xlabel="extra units p", ylabel="FA(r + p) / OPT_r")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize="small")
 else:
     ax.text(0.5, 0.5, "no oversampling needed", ha="center", va="center", transform=ax.transAxes)
     ax.set(xticks=[], yticks=[])
@@ -298,7 +298,7 @@ ax.scatter(
 )
 ax.set(xlim=(0, 1.02), xlabel="‖Q_GDᵀ Q_FA‖²_F / r", ylabel="draws")
 ax.set_title("Overlap of FA's subspace with GD's")
-ax.legend(fontsize=8)
+ax.legend(fontsize="small")
 for ax, axis, values in scaled:
     if np.max(values) > 10 * np.min(values):
         getattr(ax, f"set_{axis}scale")("log")
