@@ -202,14 +202,14 @@ def worker(build: Path, notebooks: list[str]) -> dict:
     import matplotlib.pyplot as plt
 
     from . import cells, figures
+    from .notebook import quick_parameters
 
     figures.save = lambda fig, *args, **kwargs: plt.close(fig) or []
     errors = {}
     for notebook in notebooks:
         try:
-            cells.run(
-                ROOT / "notebooks" / f"{notebook}.py", {"quick": True, "build_dir": str(build)}
-            )
+            source = ROOT / "notebooks" / f"{notebook}.py"
+            cells.run(source, {**quick_parameters(source), "build_dir": str(build)})
             errors[notebook] = None
         except (
             Exception

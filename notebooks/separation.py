@@ -63,7 +63,7 @@ oversample_k = 5  # the rank k' we want to capture in the oversampling study
 oversample_p = [0, 1, 2, 4, 8, 16]  # extra units p: FA gets k' + p units
 oversample_decay = 1.0  # power-law exponent of the oversampling spectrum (rank decay_k)
 seed = 0  # master seed
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/separation.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -74,22 +74,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "separation",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=60,
-        m=50,
-        steps=3000,
-        n_seeds=4,
-        n_draws=2000,
-        n_iterated=3,
-        iterated_steps=3000,
-        ratio_spectra=[[5, 20, 0.01], [1, 4, 0.01]],
-        decay_k=20,
-        decay_r_list=[2, 5],
-    ),
-)
+nb = start("separation", globals())
 if not 1 <= r < head + tail:
     raise ValueError(
         f"r must be in [1, rank(Y) - 1] = [1, {head + tail - 1}] to see a separation; got {r}"
