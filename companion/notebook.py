@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import figures
 from .claims import Claims, output_paths
 
 # Values a parameters cell may hold (papermill's simple types).
@@ -62,6 +61,8 @@ class Notebook:
 
     def show(self, fig, name: str) -> None:
         """Save ``fig`` as figures/name.png (and .pdf in a full build), show that PNG here, and close the figure."""
+        from . import figures
+
         figures.save(fig, self.figures / name, pdf=not self.quick, show=True)
 
     def finish(self) -> None:
@@ -139,6 +140,10 @@ def start(name: str, namespace: dict) -> Notebook:
     missing = {"quick", "build_dir"} - set(declared)
     if missing:
         raise ValueError(f"{name}: the parameters cell must declare {sorted(missing)}")
+    from . import (
+        figures,
+    )  # matplotlib: imported by the notebook, not by the pipeline that reads quick sizes
+
     params = {k: namespace[k] for k in declared if k not in _NOT_RECORDED}
     figures.use_style()
     fig_dir, results = output_paths(namespace["build_dir"], name)
