@@ -480,8 +480,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ChecksFailed as exc:
-        kept = f"; the executed notebook shows them: {output}" if args.run else ""
-        print(f"  ✗ {name}: {exc}{kept}", file=sys.stderr)
+        print(f"  ✗ {name}: {exc}", file=sys.stderr)
+        if args.run:
+            print(f"    the executed notebook shows them: {output}", file=sys.stderr)
         tuned = sorted(p for p in user if set(p.split("_")) & set(_CONVERGENCE_HINT))
         if tuned:
             print(
