@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except NotebookFailed as exc:
         kept = f" (full traceback in {output})" if args.run else ""
-        print(f"  ✗ {name}: {exc}{kept}", file=sys.stderr)
+        print(f"FAILED {name}: {exc}{kept}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: execute() has removed what the run wrote
         print(f"  ✗ {args.notebook}: interrupted", file=sys.stderr)

@@ -155,7 +155,7 @@ def test_a_crash_prints_one_line_and_keeps_the_traceback_in_the_notebook(tmp_pat
     proc = run_pipeline(source, "--run", "--build-dir", build, "-p", "crash=true")
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if "Error" in line]
-    assert len(errors) == 1 and "✗ tiny: ValueError: eta must be > 0" in errors[0], proc.stderr
+    assert len(errors) == 1 and "FAILED tiny: ValueError: eta must be > 0" in errors[0], proc.stderr
     kept = build / "notebooks" / "tiny.ipynb"
     assert str(kept) in errors[0] and "Traceback" not in proc.stderr
     assert '"ename": "ValueError"' in kept.read_text() and "traceback" in kept.read_text()
@@ -384,3 +384,25 @@ def test_saving_an_unedited_notebook_in_make_lab_changes_no_byte(repo):
         if (repo / "notebooks" / name).read_bytes() != (ROOT / "notebooks" / name).read_bytes()
     ]
     assert not changed, f"saving in make lab rewrites {changed}: see notebooks/jupytext.toml"
+
+
+@pytest.mark.parametrize("uid", ["0", "1000"])
+def test_make_lab_allows_root_only_as_root(tmp_path, uid):
+    """Jupyter refuses to run as root without --allow-root; a normal user never gets it."""
+    if not (ROOT / ".venv" / ".installed").is_file():
+        pytest.skip("needs the .venv that make builds")
+    fake = tmp_path / "id"
+    fake.write_text(f"#!/bin/sh\necho {uid}\n")
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "lab", "LAB_ARGS=--no-browser --port=9"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "jupyter lab notebooks/" in dry and "$LAB_ARGS" in dry
+    assert ("--allow-root" in dry) == (uid == "0")
