@@ -82,12 +82,16 @@ def repo(tmp_path):
     return dst
 
 
+def make_env() -> dict:
+    """This process's environment without the make flags of a make that may run the tests."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+
+
 def make(repo: Path, *args, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
     return subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=repo,
-        env=env,
+        env=make_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -299,7 +303,7 @@ def test_make_run_passes_strings_with_spaces_and_exits_as_the_readme_says(repo):
 
 
 def test_two_quick_builds_in_one_clone_wait_for_each_other(repo):
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    env = make_env()
     cmd = ["make", "--no-print-directory", "QUICK=1", "figures"]
     runs = [
         subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, text=True)
@@ -334,7 +338,7 @@ def test_saving_an_unedited_notebook_in_make_lab_changes_no_byte(repo):
         port = s.getsockname()[1]
     token = "fa-companion-test"
     lab_args = f"--no-browser --port={port} --IdentityProvider.token={token}"
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    env = make_env()
     server = subprocess.Popen(
         ["make", "--no-print-directory", "lab", f"LAB_ARGS={lab_args}"],
         cwd=repo,
@@ -394,7 +398,7 @@ def test_make_lab_allows_root_only_as_root(tmp_path, uid):
     fake = tmp_path / "id"
     fake.write_text(f"#!/bin/sh\necho {uid}\n")
     fake.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    env = make_env()
     env["PATH"] = f"{tmp_path}:{env['PATH']}"
     dry = subprocess.run(
         ["make", "-n", "--no-print-directory", "lab", "LAB_ARGS=--no-browser --port=9"],
