@@ -50,8 +50,7 @@ NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 # A notebook depends on the science and on the tooling it runs with; never on the
 # report, the catalog or the docs tool, so editing those reruns no notebook.
 CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py companion/data.py \
-             companion/data/digits.csv.gz companion/figures.py companion/notebook.py companion/pipeline.py \
-             companion/warm.py
+             companion/data/digits.csv.gz companion/figures.py companion/notebook.py companion/pipeline.py
 
 .PHONY: all figures executed report docs sabotage environment test run params lab clean distclean venv bench \
         bench-deps help
@@ -60,17 +59,21 @@ all:
 	@$(MAKE) --no-print-directory figures; status=$$?; $(MAKE) --no-print-directory report || status=1; exit $$status
 
 help:
-	@echo "make             build .venv and regenerate every figure (build/)"
+	@echo "make             build .venv, execute every notebook, then the report (build/)"
+	@echo "make QUICK=1     the same at tiny sizes (notebooks/quick/*.yaml), into build/quick/"
+	@echo "make figures     execute every notebook, without the report (make executed: the same, unlocked)"
 	@echo "make test        run the whole test suite"
-	@echo "make QUICK=1     every notebook at tiny sizes, into build/quick/"
 	@echo "make report      the offline claims report, build/report/index.html (part of make)"
 	@echo "make docs        refresh the README gallery in docs/ from a full build"
 	@echo "make sabotage    run the claim notebooks under deliberate breakages; writes docs/sabotage.json"
-	@echo "make run NB=separation PARAMS='eta=1e-3 steps=2e4'   one notebook, your parameters, into build/run/separation/"
+	@echo "make run NB=separation PARAMS='eta=0.2 steps=1e4'   one notebook, your parameters, into build/run/separation/"
 	@echo "make params NB=separation   list a notebook's parameters"
-	@echo "make lab         JupyterLab on notebooks/, where a double click opens a .py as a notebook"
+	@echo "make lab         JupyterLab on notebooks/, where a double click opens a .py as a notebook (LAB_ARGS=... for more)"
+	@echo "make venv        create .venv with the pinned dependencies (every target does it first)"
+	@echo "make environment write environment.yml for conda users, pinned from the lock"
 	@echo "make bench       engine benchmark (bench/); make bench-deps adds the PyTorch/biotorch competitor"
 	@echo "make clean       remove build/;  make distclean also removes .venv"
+	@echo "make help        this list"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml $(LOCK)
@@ -107,16 +110,16 @@ check-python:
 	@test -n "$(PYTAG)" || { echo "check-python: PYTHON=$(PYTHON) does not run; give a Python 3.10 or newer"; exit 2; }
 	@$(MAKE) --no-print-directory VENV=build/$(PYTAG)/venv BUILD=build/$(PYTAG)/quick QUICK=1 $(CHECK)
 
-# The notebooks, one per core, each forked from one process that has imported the libraries
-# they share (companion/warm.py) instead of starting two cold Python processes.
+# The notebooks, one per core. Two builds of one folder wait for each other (companion/lock.py):
+# the second then finds the notebooks up to date.
 figures: $(STAMP)
-	@TQDM_DISABLE=1 $(PY) -m companion.warm -- $(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=line executed
+	@$(PY) -m companion.lock $(BUILD)/.lock $(MAKE) --no-print-directory --jobs=$(JOBS) --output-sync=line executed
 	@echo "figures: $(BUILD)/figures   results: $(BUILD)/results   notebooks: $(BUILD)/notebooks"
 
 executed: $(NOTEBOOKS)
 
-$(BUILD)/notebooks/%.ipynb: notebooks/%.py $(CORE) $(STAMP)
-	@mkdir -p $(@D)
+# The pipeline writes the notebook under a temporary name and renames it only on success.
+$(BUILD)/notebooks/%.ipynb: notebooks/%.py $(if $(QUICK),notebooks/quick/%.yaml) $(CORE) $(STAMP)
 	@TQDM_DISABLE=1 $(PY) -m companion.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
 
 report: $(STAMP)
@@ -137,21 +140,27 @@ sabotage: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# NB, PARAMS and LAB_ARGS reach the recipes as environment variables (make exports variables set
+# on its command line, and these lines export them otherwise): the shell substitutes "$$NB" as
+# one word and never interprets its value, so quotes, backticks, $( ) or ; in it run nothing.
 NB ?=
 PARAMS ?=
+LAB_ARGS ?=
+export NB PARAMS LAB_ARGS
 run: $(STAMP)
-	@test -n "$(NB)" || { echo "usage: make run NB=<name> PARAMS='name=value ...'  (names: $(notdir $(basename $(SOURCES))))"; exit 2; }
-	@$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build/run/$(NB) --output build/run/$(NB)/notebooks/$(NB).ipynb --keep-failed $(if $(QUICK),--quick) --params "$(PARAMS)"
+	@$(PY) -m companion.pipeline "$$NB" --run $(if $(QUICK),--quick) --params "$$PARAMS"
 
 params: $(STAMP)
-	@test -n "$(NB)" || { echo "usage: make params NB=<name>"; exit 2; }
-	@$(PY) -m companion.pipeline notebooks/$(NB).py --build-dir build --list-params
+	@$(PY) -m companion.pipeline "$$NB" --list-params
 
-# JupyterLab with the project's settings (copied, so the tracked ones never change): .py opens as a notebook.
+# JupyterLab with the project's settings (copied, so the tracked ones never change): .py opens as a
+# notebook, and jupytext reads notebooks/jupytext.toml inside the server's root, notebooks/.
 # Interactive runs write their figures and results to build/interactive/ (the notebooks' build_dir default).
+# As root (e.g. in a container) Jupyter needs --allow-root; LAB_ARGS adds arguments, e.g. LAB_ARGS=--no-browser.
 lab: $(STAMP)
 	@mkdir -p build/lab-settings && cp -rn companion/lab-settings/. build/lab-settings/
-	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/build/lab-settings $(VENV)/bin/jupyter lab notebooks/
+	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/build/lab-settings $(VENV)/bin/jupyter lab notebooks/ \
+	    $(if $(filter 0,$(shell id -u)),--allow-root) $$LAB_ARGS
 
 BENCH_ARGS ?=
 bench: $(STAMP)

@@ -32,6 +32,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from companion import cells  # noqa: E402
+from companion.notebook import quick_parameters  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -48,7 +49,8 @@ def profile(name: str, quick: bool, top: int) -> float:
 
     with tempfile.TemporaryDirectory(prefix="fa-profile-") as tmp:
         source = NOTEBOOKS / f"{name}.py"
-        cells.run(source, {"quick": quick, "build_dir": tmp}, runner=timed)
+        params = quick_parameters(source) if quick else {}
+        cells.run(source, {**params, "build_dir": tmp}, runner=timed)
     firsts = [
         next((ln for ln in code.splitlines() if ln.strip() and not ln.startswith("#")), "")
         for code in cells.code_cells(source, {})

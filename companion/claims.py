@@ -166,7 +166,7 @@ def _current_cell() -> int | None:
 
 # What a notebook's results come from, by path relative to the repository root (globs): the science,
 # the tooling the notebook runs with (the Makefile's CORE), the pinned versions, and, per notebook,
-# its own source. "Current" results are those whose recorded digest equals the digest of these now.
+# its own source and quick sizes. "Current" results are those whose recorded digest equals the digest of these now.
 SCIENCE = ("fa_core/*.py",)
 TOOLING = (
     "companion/__init__.py",
@@ -176,16 +176,17 @@ TOOLING = (
     "companion/figures.py",
     "companion/notebook.py",
     "companion/pipeline.py",
-    "companion/warm.py",
 )
-LOCKS = ("requirements/lock-*.txt",)
+LOCKS = ("requirements/lock.txt",)
 # The tooling runs from a checkout of the repository (make installs it in editable mode).
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def source_patterns(notebooks: Iterable[str]) -> tuple[str, ...]:
     """The globs of the files that produce ``notebooks``' results."""
-    return (*SCIENCE, *(f"notebooks/{name}.py" for name in notebooks), *TOOLING, *LOCKS)
+    own = [f"notebooks/{name}.py" for name in notebooks]
+    own += [f"notebooks/quick/{name}.yaml" for name in notebooks]
+    return (*SCIENCE, *own, *TOOLING, *LOCKS)
 
 
 def source_digest(notebooks: Iterable[str], root: Path = ROOT) -> str:

@@ -1,24 +1,28 @@
 """What every notebook calls after its parameters cell: :func:`start`.
 
-    nb = start("separation", globals(), quick=dict(n=60, m=50))
+    nb = start("separation", globals())
     ...
     nb.claims.check("GD reaches OPT", dev, "<", 1e-8)
     nb.show(fig, "error_curves")
     ...
     nb.finish()
 
-:func:`start` applies the notebook's quick sizes, records the parameters that
-are actually used (after that override), sets the figure style and creates
-the output folders. The results JSON thus never records sizes that did not run.
+:func:`start` records the parameters as the notebook runs them, sets the
+figure style and creates the output folders. The results JSON thus never
+records sizes that did not run.
+
+Quick sizes are data: ``notebooks/quick/<name>.yaml`` holds the tiny sizes
+that still test every claim, and :func:`quick_parameters` turns them into the
+parameters papermill injects (``make QUICK=1``, ``make run QUICK=1``, the
+tests and the sabotage suite all call it). Values a user sets are merged after
+them, so they win.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import EXPLICIT_ENV, figures
 from .claims import Claims, output_paths
 
 # Values a parameters cell may hold (papermill's simple types).
@@ -37,7 +41,7 @@ class Notebook:
     ----------
     name : str
     params : dict
-        The parameters as used (after any quick override), in declaration order.
+        The parameters as run (defaults, quick sizes and values set by the user), in declaration order.
     figures : Path
         Folder for this notebook's figures.
     quick : bool
@@ -57,6 +61,8 @@ class Notebook:
 
     def show(self, fig, name: str) -> None:
         """Save ``fig`` as figures/name.png (and .pdf in a full build), show that PNG here, and close the figure."""
+        from . import figures
+
         figures.save(fig, self.figures / name, pdf=not self.quick, show=True)
 
     def finish(self) -> None:
@@ -79,17 +85,52 @@ def parameters(namespace: dict) -> dict:
     }
 
 
-def start(name: str, namespace: dict, quick: dict | None = None) -> Notebook:
-    """Apply the quick sizes, record the parameters used, and prepare the outputs.
+def quick_parameters(source: str | Path) -> dict:
+    """The parameters of a quick run of notebook ``source``: its quick sizes, and ``quick=True``.
+
+    Parameters
+    ----------
+    source : str or Path
+        The notebook's jupytext source, ``notebooks/<name>.py``; its quick sizes
+        are read from ``notebooks/quick/<name>.yaml``.
+
+    Returns
+    -------
+    dict
+        The YAML's values, then ``quick: True``. Merge the values a user sets
+        after these: ``{**quick_parameters(source), **user}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the notebook has no quick sizes file.
+    ValueError
+        If the file is not a mapping of parameter names to values.
+    """
+    import yaml
+
+    source = Path(source)
+    path = source.parent / "quick" / f"{source.stem}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{source.stem}: no quick sizes; write them to {path} (name: value per line)"
+        )
+    sizes = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(sizes, dict) or not all(isinstance(k, str) for k in sizes):
+        raise ValueError(f"{path} must map parameter names to values; got {sizes!r}")
+    return {**sizes, "quick": True}
+
+
+def start(name: str, namespace: dict) -> Notebook:
+    """Record the parameters as run, set the figure style, and prepare the outputs.
 
     Parameters
     ----------
     name : str
         The notebook's stem (its results JSON and figure folder are named so).
     namespace : dict
-        The notebook's ``globals()``; it must hold ``quick`` and ``build_dir``.
-    quick : dict, optional
-        Parameter values for ``quick=True``: tiny sizes that still test every claim.
+        The notebook's ``globals()`` right after its parameters (and any values
+        papermill injected); it must hold ``quick`` and ``build_dir``.
 
     Returns
     -------
@@ -99,17 +140,10 @@ def start(name: str, namespace: dict, quick: dict | None = None) -> Notebook:
     missing = {"quick", "build_dir"} - set(declared)
     if missing:
         raise ValueError(f"{name}: the parameters cell must declare {sorted(missing)}")
-    unknown = sorted(set(quick or {}) - set(declared))
-    if unknown:
-        raise ValueError(f"{name}: quick sizes name undeclared parameters {unknown}")
-    explicit = set(filter(None, os.environ.get(EXPLICIT_ENV, "").split(",")))
-    if namespace["quick"]:
-        namespace.update({k: v for k, v in (quick or {}).items() if k not in explicit})
-        kept = sorted(explicit & set(quick or {}))
-        if kept:
-            print(
-                f"quick sizes applied, except the values you set: {', '.join(f'{k}={namespace[k]!r}' for k in kept)}"
-            )
+    from . import (
+        figures,
+    )  # matplotlib: imported by the notebook, not by the pipeline that reads quick sizes
+
     params = {k: namespace[k] for k in declared if k not in _NOT_RECORDED}
     figures.use_style()
     fig_dir, results = output_paths(namespace["build_dir"], name)

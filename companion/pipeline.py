@@ -2,26 +2,30 @@
 
     python -m companion.pipeline notebooks/separation.py --build-dir build \
         --output build/notebooks/separation.ipynb [--quick] [-p eta=0.05 ...]
+    python -m companion.pipeline separation --run [--quick] --params "eta=0.05 steps=2e4"
+    python -m companion.pipeline separation --list-params
 
-What this adds to plain papermill:
+What this adds to ``papermill.execute_notebook``:
 
 * unknown parameter names are an error (papermill only warns), listing the
   notebook's declared parameters with their help comments;
 * values are typed like Python literals and then to the declared default's
   type: ``eta=1e-3`` is a float, ``steps=2e4`` the int 20000, ``r_list=[1, 2]``
-  a list, ``quick=false`` the bool False; a mismatch names the parameter, the
-  value and an example;
-* the executed notebook is written to a temporary file and renamed only on
-  success, so make never mistakes a failed run for a finished one; with
-  ``--keep-failed`` (``make run``) a notebook whose checks fail is kept, ✗ and all;
-* run timestamps are stripped, so rebuilds are byte-identical;
-* the kernel's transport is encrypted where it can be, so it prints no warning;
-* no idle time around the cells: the start-up handshake does not wait 0.2 s for
-  silence, the executed notebook is written once rather than after every cell,
-  and the kernel is stopped as soon as the last cell has replied;
-* one line when a notebook starts and one when it ends, with its wall time;
-* under ``make``, warm starts: :mod:`companion.warm` runs this in a process
-  forked from one that has imported the libraries, and the kernel is forked too.
+  a list, ``quick=false`` the bool False; a mismatch or a non-finite number
+  names the parameter, the value and an example, before any cell runs;
+* ``--quick`` applies the notebook's quick sizes
+  (:func:`companion.notebook.quick_parameters`), then the values the user set;
+* the executed notebook is written to a hidden temporary file and renamed only
+  on success, so make never mistakes a failed or killed run for a finished
+  one; temporary files of killed runs are removed by the next run;
+* a notebook that raises leaves no figures or results of its own; with
+  ``--run`` (``make run``) its executed notebook is kept, with the full
+  traceback, and the terminal gets one line; a notebook whose checks fail
+  keeps its results JSON (✗) for the report;
+* executed notebooks are byte-identical from run to run: run timestamps are
+  stripped and consecutive stream outputs merged;
+* the kernel's transport is encrypted (CurveZMQ keys provisioned by the kernel
+  manager), so the kernel prints no warning about plain-text TCP.
 
 Not an algorithm module: this one does I/O and runs kernels.
 """
@@ -30,24 +34,57 @@ from __future__ import annotations
 
 import argparse
 import ast
+import logging
+import math
 import os
 import shutil
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from queue import Empty
 
-from . import EXPLICIT_ENV
+from .notebook import quick_parameters
 
-# Volatile metadata papermill writes on every run.
+# Metadata papermill writes on every run.
 _VOLATILE_NB = ("start_time", "end_time", "duration", "input_path", "output_path", "exception")
 _VOLATILE_CELL = ("papermill", "execution")
 _TYPES = {"bool": bool, "int": int, "float": float, "str": str, "list": list, "dict": dict}
+_EXAMPLES = {
+    bool: "true",
+    int: "2000",
+    float: "1e-3",
+    str: '"abc"',
+    list: "[1, 2]",
+    dict: "{'a': 1}",
+    None: "1",
+}
+_KINDS = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a finite number",
+    str: "a string",
+    list: "a list",
+    dict: "a dict",
+    None: "a finite value",
+}
+# Parameters whose names contain these words set how long or how fast a run trains (steps,
+# iterated_steps, eta, eta_list): a failed check after changing one may mean it has not converged.
+_CONVERGENCE_HINT = ("steps", "eta")
 
 
 class ParameterError(ValueError):
-    """A notebook parameter that the notebook does not declare, or of the wrong type."""
+    """A notebook parameter that the notebook does not declare, or a value it cannot take."""
+
+
+class ChecksFailed(RuntimeError):
+    """The notebook ran to its end, but some of its checks are ✗."""
+
+
+class NotebookFailed(RuntimeError):
+    """A cell of the notebook raised; ``ename`` and ``evalue`` are its exception's."""
+
+    def __init__(self, ename: str, evalue: str):
+        super().__init__(f"{ename}: {evalue}")
+        self.ename, self.evalue = ename, evalue
 
 
 def to_ipynb(source: Path, dest: Path) -> Path:
@@ -55,9 +92,7 @@ def to_ipynb(source: Path, dest: Path) -> Path:
     import jupytext
 
     nb = jupytext.read(source)
-    for i, cell in enumerate(
-        nb.cells
-    ):  # nbformat draws random ids; fixed ones keep rebuilds byte-identical
+    for i, cell in enumerate(nb.cells):  # nbformat draws random ids; fixed ones keep rebuilds equal
         cell["id"] = f"cell-{i:03d}"
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -114,21 +149,25 @@ def typed_value(text, want: type | None):
     """A command-line value as the declared type: Python literal syntax, YAML-style booleans.
 
     Ints accept exact float spellings (``2e4`` is 20000); floats accept ints.
-    Raises ``ValueError`` if the value cannot be that type.
+    Raises ``ValueError`` if the value cannot be that type, or is a non-finite number.
     """
-    if not isinstance(text, str):  # already typed (a call from Python)
+    if not isinstance(text, str):  # already typed (a call from Python, or the quick sizes)
         value = text
     elif text.lower() in ("true", "false"):
         value = text.lower() == "true"
+    elif text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        value = float(text)
     else:
         try:
             value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
             value = text  # a plain string
-    if want is None:
-        return value
     if want is str and not isinstance(value, str):
         return text if isinstance(text, str) else str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(value)
+    if want is None:
+        return value
     if want is int and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if want is float and isinstance(value, int) and not isinstance(value, bool):
@@ -138,9 +177,6 @@ def typed_value(text, want: type | None):
     if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
         raise ValueError(value)
     return value
-
-
-_EXAMPLES = {bool: "true", int: "2000", float: "1e-3", str: "abc", list: "[1, 2]", dict: "{'a': 1}"}
 
 
 def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> dict:
@@ -166,7 +202,7 @@ def check_parameters(params: dict, declared: dict[str, dict], notebook: str) -> 
             typed[name] = typed_value(value, want)
         except ValueError:
             raise ParameterError(
-                f"{notebook}: parameter {name!r} must be {want.__name__} (default "
+                f"{notebook}: parameter {name!r} must be {_KINDS[want]} (default "
                 f"{declared[name]['default']}, e.g. {name}={_EXAMPLES[want]}); got {value!r}"
             ) from None
     return typed
@@ -183,165 +219,103 @@ def _declared_type(param: dict) -> type | None:
     return want if want in _TYPES.values() else None
 
 
-def strip_volatile(path: Path) -> None:
-    """Remove run timestamps and absolute paths from an executed notebook."""
+def clean_executed(path: Path) -> None:
+    """Make an executed notebook reproducible: strip run timestamps and paths, merge stream outputs.
+
+    A ``print`` that reaches the kernel's IOPub in one or in two messages
+    (timing) gives one stream output either way (nbconvert's
+    ``CoalesceStreamsPreprocessor``).
+    """
     import nbformat
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb = nbformat.read(path, as_version=4)
     meta = nb.metadata.get("papermill", {})
     for key in _VOLATILE_NB:
         meta.pop(key, None)
-    for _i, cell in enumerate(nb.cells):
+    for cell in nb.cells:
         for key in _VOLATILE_CELL:
             cell.metadata.pop(key, None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"  # papermill gives it a random id
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, path)
 
 
 def temporary_path(path: Path, suffix: str = ".part") -> Path:
-    """A sibling name for ``path`` that no other process uses: hidden, with this process's id."""
+    """A hidden sibling of ``path`` that no other process uses: ``.NAME.PID<suffix>``."""
     return path.with_name(f".{path.name}.{os.getpid()}{suffix}")
 
 
-def stale_outputs(name: str, output: Path, build_dir: Path) -> list[Path]:
-    """What a previous run of notebook ``name`` left: its executed notebook, results JSON and figures."""
+def remove_abandoned_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files of ``path`` left by runs that were killed; return them.
+
+    A temporary file names the process that made it (:func:`temporary_path`);
+    it is abandoned once that process no longer exists.
+    """
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def run_outputs(name: str, build_dir: Path) -> list[Path]:
+    """What a run of notebook ``name`` writes besides its executed notebook: results JSON and figures."""
     build = Path(build_dir)
-    return [output, build / "results" / f"{name}.json", build / "figures" / name]
+    return [build / "results" / f"{name}.json", build / "figures" / name]
 
 
-# Set by companion.warm in a forked pipeline: a process ready to become this notebook's kernel.
-kernel_seed = None
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-class ChecksFailed(RuntimeError):
-    """The notebook ran to its end, but some of its checks are ✗."""
+def _kernel_config():
+    """The kernel manager's settings: transport encryption, so the kernel warns of no plain-text TCP.
 
-
-def _kernel_manager_class(log_path: Path | None = None):
-    """The kernel manager papermill uses: CurveZMQ transport encryption where supported, kernel log to a file.
-
-    An unencrypted TCP kernel logs a warning on every start; with keys
-    provisioned (``transport_encryption="auto"``) it starts silently.
+    ``transport_encryption="auto"`` (jupyter_client) provisions CurveZMQ keys
+    for kernels that declare support, as ipykernel does; without CurveZMQ in
+    libzmq, the kernel talks over local IPC sockets instead.
     """
     import zmq
-    from jupyter_client.asynchronous import AsyncKernelClient
-    from jupyter_client.channels import AsyncZMQSocketChannel
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import Type
+    from traitlets.config import Config
 
-    class PollingChannel(AsyncZMQSocketChannel):
-        async def get_msg(self, timeout=None):
-            """A message, waiting at most ``timeout`` seconds, in polls of at most 0.1 s.
-
-            Under load, an asyncio wait on a ZeroMQ socket sometimes misses the
-            wake-up for a message that has arrived: a widget notebook's
-            execute_reply, sent on time, was read only when the wait timed out
-            10 s later, and with no timeout it would wait forever. A new poll
-            every 0.1 s sees it.
-            """
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                step = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
-                try:
-                    return await super().get_msg(timeout=step)
-                except Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise
-
-    class ReadyClient(AsyncKernelClient):
-        shell_channel_class = Type(PollingChannel)
-        iopub_channel_class = Type(PollingChannel)
-
-        async def wait_for_ready(self, timeout=None):
-            """jupyter_client's start-up handshake, minus its idle wait at the end.
-
-            Once IOPub has delivered a message, jupyter_client reads IOPub until
-            0.2 s pass without one: 0.2 s of idling per notebook. Here that drain
-            takes only what has already arrived. A message arriving later does no
-            harm: the notebook client skips IOPub messages that answer other requests.
-            """
-            channel, get_msg, connected = self.iopub_channel, self.iopub_channel.get_msg, False
-            own = vars(channel).get(
-                "get_msg"
-            )  # a get_msg set on this channel object itself, if any
-
-            async def get_without_waiting_once_connected(timeout=None):
-                nonlocal connected
-                msg = await get_msg(timeout=0 if connected else timeout)
-                connected = True
-                return msg
-
-            channel.get_msg = get_without_waiting_once_connected
-            try:
-                await super().wait_for_ready(timeout)
-            finally:
-                if own is None:
-                    del channel.get_msg
-                else:
-                    channel.get_msg = own
-
-    class QuietKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.client_factory = ReadyClient
-            if zmq.has("curve"):
-                self.transport_encryption = "auto"
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            # The kernel's own log (e.g. "KeyboardInterrupt caught" as it shuts down) goes to a file, not the
-            # console; a failing cell's traceback is in the executed notebook and papermill's error.
-            global kernel_seed
-            seed, kernel_seed = kernel_seed, None  # a seed becomes one kernel
-            if seed is not None and seed.serves(
-                kernel_cmd
-            ):  # under companion.warm: fork, do not exec
-                prov = self.provisioner
-                env = {
-                    **kw["env"],
-                    "JPY_PARENT_PID": str(os.getpid()),
-                }  # as jupyter_client's launcher sets it
-                prov.process = seed.launch(
-                    kernel_cmd,
-                    env,
-                    kw.get("cwd") or os.getcwd(),
-                    None if log_path is None else str(log_path),
-                )
-                prov.pid, prov.pgid, prov.cwd = prov.process.pid, None, kw.get("cwd")
-                self._reconcile_connection_info(prov.connection_info)
-                return
-            if log_path is not None:
-                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 (closed by the subprocess's exit)
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return QuietKernelManager
-
-
-@contextmanager
-def _environment(name: str, value: str):
-    """Set one environment variable for the duration of the block, then restore it."""
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+    if zmq.has("curve"):
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    return Config({"KernelManager": {"transport": "ipc"}})
 
 
 def execute(
-    source: Path, output: Path, params: dict, build_dir: Path, keep_failed: bool = False
+    source: Path,
+    output: Path,
+    params: dict,
+    build_dir: Path,
+    keep_failed: bool = False,
+    progress: bool = False,
 ) -> float:
     """Run one notebook; return its wall time in seconds.
 
     The parameters are checked and typed first. Then the previous run's
     outputs are removed, so nothing stale can pass for this run's. The output
-    notebook appears only if every cell succeeded, unless ``keep_failed`` and
-    the only failure is the closing check of the claims: then the executed
-    notebook is kept, with its ✗ visible, and :class:`ChecksFailed` is raised.
-    Temporary files are unique to this process and removed whatever happens.
+    notebook appears only if every cell succeeded, or with ``keep_failed``
+    (then :class:`ChecksFailed` or :class:`NotebookFailed` is raised all the
+    same). A notebook that raises, or a run that is interrupted, leaves no
+    figures or results; one whose checks fail keeps its results JSON, ✗ and
+    all. With ``progress``, each cell is announced as it starts and the
+    notebook's output (progress bars included) is copied to the terminal.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -349,91 +323,121 @@ def execute(
     source, output = Path(source), Path(output)
     name = source.stem
     output.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_temporaries(output)
     src_ipynb = temporary_path(output, ".src.ipynb")
     tmp_out = temporary_path(output, ".ipynb")
-    kernel_log = temporary_path(
-        output, ".kernel.log"
-    ).resolve()  # papermill runs in the notebook's folder
+    t0 = time.perf_counter()
     try:
         to_ipynb(source, src_ipynb)
-        params = check_parameters(params, declared_parameters(src_ipynb), name)
-        for old in stale_outputs(name, output, build_dir):
-            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-        explicit = ",".join(
-            sorted(set(params) - {"quick"})
-        )  # quick sizes never override these (companion.notebook)
-        # relative to the kernel's working folder, so executed notebooks name no machine-specific path
-        params = {
-            **params,
-            "build_dir": os.path.relpath(Path(build_dir).resolve(), source.parent.resolve()),
-        }
-        t0 = time.perf_counter()
+        declared = declared_parameters(src_ipynb)
+        params = check_parameters(params, declared, name)
+        _remove([output, *run_outputs(name, build_dir)])
+        if "build_dir" in declared:
+            # relative to the kernel's working folder, so executed notebooks name no machine's path
+            params["build_dir"] = os.path.relpath(
+                Path(build_dir).resolve(), source.parent.resolve()
+            )
         try:
-            with _environment(
-                EXPLICIT_ENV, explicit
-            ):  # the kernel inherits this process's environment
-                # The output is written once, at the end (or at a failing cell), not after every cell; and
-                # the kernel is killed once the last cell has replied (shutdown_kernel="immediate"): the
-                # notebook writes its figures and results inside its cells, and nothing waits for its exit.
-                papermill.execute_notebook(
-                    str(src_ipynb),
-                    str(tmp_out),
-                    parameters=params,
-                    kernel_name="python3",
-                    cwd=str(source.parent),
-                    progress_bar=False,
-                    log_output=False,
-                    request_save_on_cell_execute=False,
-                    shutdown_kernel="immediate",
-                    kernel_manager_class=_kernel_manager_class(kernel_log),
-                )
+            # Written once, at the end or at the failing cell, not after every cell; the kernel is
+            # stopped as soon as the last cell has replied, since the notebook writes its own files.
+            papermill.execute_notebook(
+                str(src_ipynb),
+                str(tmp_out),
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(source.parent),
+                progress_bar=False,
+                log_output=progress,
+                request_save_on_cell_execute=False,
+                shutdown_kernel="immediate",
+                config=_kernel_config(),
+            )
         except PapermillExecutionError as exc:
-            if not (keep_failed and exc.ename == "ClaimFailed" and tmp_out.is_file()):
-                raise
-            strip_volatile(tmp_out)
-            tmp_out.replace(output)
-            raise ChecksFailed(exc.evalue) from None
-        strip_volatile(tmp_out)
+            checks = exc.ename == "ClaimFailed"
+            if not checks:
+                _remove(run_outputs(name, build_dir))
+            if keep_failed and tmp_out.is_file():
+                clean_executed(tmp_out)
+                tmp_out.replace(output)
+            if checks:
+                raise ChecksFailed(exc.evalue) from None
+            raise NotebookFailed(exc.ename, exc.evalue) from None
+        clean_executed(tmp_out)
         tmp_out.replace(output)
-    except Exception as exc:
-        if (
-            not isinstance(exc, (ParameterError, ChecksFailed))
-            and kernel_log.is_file()
-            and kernel_log.stat().st_size
-        ):
-            tail = kernel_log.read_text(errors="replace").strip().splitlines()[-20:]
-            print(f"kernel log of {name} (last lines):\n" + "\n".join(tail), file=sys.stderr)
+    except (ParameterError, ChecksFailed, NotebookFailed):
+        raise
+    except BaseException:  # interrupted, or the kernel died: nothing of this run may look finished
+        _remove([output, *run_outputs(name, build_dir)])
         raise
     finally:
         src_ipynb.unlink(missing_ok=True)
         tmp_out.unlink(missing_ok=True)
-        kernel_log.unlink(missing_ok=True)
     return time.perf_counter() - t0
 
 
-def main(argv: list[str] | None = None) -> int:
-    if (
-        argv is None
-    ):  # a command line: under `python -m companion.warm` (make), the server runs it, warm
-        from . import warm
+def resolve_source(notebook: str) -> Path:
+    """A notebook's source from its name (``separation``) or its path (``notebooks/separation.py``)."""
+    path = Path(notebook)
+    if path.suffix != ".py" and "/" not in notebook:
+        path = Path("notebooks") / f"{notebook}.py"
+    if not path.is_file():
+        names = " ".join(sorted(p.stem for p in Path("notebooks").glob("*.py")))
+        raise ParameterError(f"no notebook {notebook!r}; the notebooks are: {names}")
+    return path
 
-        status = warm.request(sys.argv[1:])
-        if status is not None:
-            return status
-    ap = argparse.ArgumentParser(description="Execute a fa-companion notebook with papermill.")
-    ap.add_argument("source", type=Path, help="jupytext .py source under notebooks/")
-    ap.add_argument("--output", type=Path, help="executed .ipynb to write")
-    ap.add_argument(
-        "--build-dir", type=Path, default=Path("build"), help="figures/ and results/ go here"
+
+def _show_progress() -> None:
+    """Papermill's log (each cell as it starts, the notebook's output as it comes) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.terminator = ""  # progress bars redraw one line ("\r"); a printed line ends itself
+    handler.setFormatter(_ProgressFormatter())
+    log = logging.getLogger("papermill")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+# papermill's own log lines, which say nothing a make run needs (the paths are temporary files)
+_PAPERMILL_CHATTER = (
+    "Input Notebook",
+    "Output Notebook",
+    "Working directory",
+    "Executing notebook with",
+    "Ending Cell",
+)
+
+
+class _ProgressFormatter(logging.Formatter):
+    """Papermill's "Executing Cell 3---" as "  cell 3"; the notebook's output as it is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if text.startswith("Executing Cell"):
+            return f"  cell {text.removeprefix('Executing Cell').strip(' -')}\n"
+        if text.startswith(_PAPERMILL_CHATTER):
+            return ""
+        return text if text.endswith("\n") or text.startswith("\r") else text + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description="Execute a fa-companion notebook with papermill.",
+        epilog="exit status: 0 every check holds; 1 a check failed or the notebook raised; "
+        "2 a bad parameter or command line",
     )
-    ap.add_argument("--quick", action="store_true", help="pass quick=True (tiny sizes)")
+    ap.add_argument(
+        "notebook", nargs="?", help="a notebook's name (separation) or its source (notebooks/x.py)"
+    )
+    ap.add_argument("--output", type=Path, help="executed .ipynb to write")
+    ap.add_argument("--build-dir", type=Path, help="figures/ and results/ go here (default build)")
+    ap.add_argument("--quick", action="store_true", help="the quick sizes (notebooks/quick/)")
     ap.add_argument(
         "-p",
         "--param",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a parameter; VALUE as in Python (true, 1e-3, 2e4, [1, 2])",
+        help="override a parameter; VALUE as in Python (true, 1e-3, 2e4, [1, 2], 'a b')",
     )
     ap.add_argument(
         "--params",
@@ -442,46 +446,68 @@ def main(argv: list[str] | None = None) -> int:
         help="several parameters in one string, as make run's PARAMS (lists may contain spaces)",
     )
     ap.add_argument(
-        "--keep-failed",
+        "--run",
         action="store_true",
-        help="keep the executed notebook when its checks fail (make run); exit 1 all the same",
+        help="make run: into build/run/<name>/, showing progress, keeping a failed notebook",
     )
     ap.add_argument(
         "--list-params", action="store_true", help="list the notebook's parameters and exit"
     )
     args = ap.parse_args(argv)
-    if not args.source.is_file():
-        ap.error(f"no such notebook source: {args.source}")
-    if args.list_params:
-        tmp = temporary_path(Path(args.build_dir) / f"{args.source.stem}.params", ".ipynb")
-        try:
-            to_ipynb(args.source, tmp)
-            for p in declared_parameters(tmp).values():
-                print(f"{p['name']:>16} = {p['default']:<12} # {p['help']}")
-        finally:
-            tmp.unlink(missing_ok=True)
-        return 0
-    output = args.output or Path(args.build_dir) / "notebooks" / f"{args.source.stem}.ipynb"
-    name = args.source.stem
     try:
-        params = parse_assignments([*split_assignments(args.params), *args.param])
-        if args.quick:
-            params["quick"] = "True"
+        if not args.notebook:
+            raise ParameterError(
+                "name a notebook: make run NB=<name> PARAMS='name=value ...'; the notebooks are: "
+                + " ".join(sorted(p.stem for p in Path("notebooks").glob("*.py")))
+            )
+        source = resolve_source(args.notebook)
+        name = source.stem
+        if args.list_params:
+            return _list_parameters(source)
+        build_dir = args.build_dir or Path("build/run" if args.run else "build") / (
+            name if args.run else ""
+        )
+        output = args.output or build_dir / "notebooks" / f"{name}.ipynb"
+        user = parse_assignments([*split_assignments(args.params), *args.param])
+        params = {**(quick_parameters(source) if args.quick else {}), **user}
+        if args.run:
+            _show_progress()
         print(f"  start  {name}{' (quick)' if args.quick else ''}", flush=True)
-        seconds = execute(args.source, output, params, args.build_dir, keep_failed=args.keep_failed)
-    except ParameterError as exc:
+        seconds = execute(
+            source, output, params, build_dir, keep_failed=args.run, progress=args.run
+        )
+    except (ParameterError, FileNotFoundError) as exc:  # FileNotFoundError: no quick sizes
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ChecksFailed as exc:
-        print(
-            f"  ✗ {name}: checks failed; the executed notebook shows them: {output}\n{exc}",
-            file=sys.stderr,
-        )
+        print(f"  ✗ {name}: {exc}", file=sys.stderr)
+        if args.run:
+            print(f"    the executed notebook shows them: {output}", file=sys.stderr)
+        tuned = sorted(p for p in user if set(p.split("_")) & set(_CONVERGENCE_HINT))
+        if tuned:
+            print(
+                f"    you set {', '.join(tuned)}: the run may not have converged; "
+                "try more steps or a larger eta",
+                file=sys.stderr,
+            )
         return 1
-    except Exception as exc:  # papermill's execution error carries the failing cell
-        print(f"FAILED {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except NotebookFailed as exc:
+        kept = f" (full traceback in {output})" if args.run else ""
+        print(f"FAILED {name}: {exc}{kept}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: execute() has removed what the run wrote
+        print(f"  ✗ {args.notebook}: interrupted", file=sys.stderr)
+        return 130
     print(f"  done   {name:<24} {seconds:6.1f} s  -> {output}", flush=True)
+    return 0
+
+
+def _list_parameters(source: Path) -> int:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in declared_parameters(to_ipynb(source, Path(tmp) / "nb.ipynb")).values():
+            print(f"{p['name']:>16} = {p['default']:<12} # {p['help']}")
     return 0
 
 

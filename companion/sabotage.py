@@ -377,11 +377,6 @@ def sign_symmetry_random() -> Iterator[None]:
         yield
 
 
-def quick_parameters(build: Path) -> dict:
-    """The parameters that run a notebook at quick size, writing under ``build``."""
-    return {"quick": True, "build_dir": str(build)}
-
-
 def worker(breakage: str | None, build: Path, notebooks: list[str]) -> dict[str, str | None]:
     """Run notebooks at quick size in this process, under ``breakage`` (None: unbroken).
 
@@ -395,6 +390,7 @@ def worker(breakage: str | None, build: Path, notebooks: list[str]) -> dict[str,
     import matplotlib.pyplot as plt
 
     from . import cells, figures
+    from .notebook import quick_parameters
 
     def close(fig, *args, **kwargs):
         plt.close(fig)
@@ -405,7 +401,8 @@ def worker(breakage: str | None, build: Path, notebooks: list[str]) -> dict[str,
     with patch, mock.patch.object(figures, "save", close):
         for notebook in notebooks:
             try:
-                cells.run(NOTEBOOKS / f"{notebook}.py", quick_parameters(build))
+                source = NOTEBOOKS / f"{notebook}.py"
+                cells.run(source, {**quick_parameters(source), "build_dir": str(build)})
                 errors[notebook] = None
             except Exception as exc:  # a failing check (results written) or a crash (none)
                 errors[notebook] = f"{type(exc).__name__}: {exc}".splitlines()[0]

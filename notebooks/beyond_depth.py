@@ -46,7 +46,7 @@ steps = 5000  # training steps
 n_seeds = 10  # seeds per rule
 bp_init = 0.3  # backprop random start (from 0.05 a seed was still on a saddle after 5000 steps); FA, DFA start at zero
 seed = 0  # master seed for the target
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/beyond_depth.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -57,13 +57,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "beyond_depth",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=40, m=30, steps=3000, n_seeds=3
-    ),
-)
+nb = start("beyond_depth", globals())
 target = fa.make_target(
     fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"]
 )

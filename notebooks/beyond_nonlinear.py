@@ -47,7 +47,7 @@ steps = 3000  # full-batch training steps
 n_seeds = 10  # seeds (Z₀, W₀, B) per rule
 init_scale = 0.3  # norm of each unit's initial weights, for both rules
 seed = 0  # master seed for teacher and data
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/beyond_nonlinear.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -58,13 +58,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "beyond_nonlinear",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=16, m=5, k=8, N=800, steps=6000, n_seeds=3
-    ),
-)
+nb = start("beyond_nonlinear", globals())
 if not 1 <= r < k <= n:
     raise ValueError(
         f"need 1 <= r < k <= n for a student smaller than the teacher; got r={r}, k={k}, n={n}"

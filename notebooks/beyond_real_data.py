@@ -67,7 +67,7 @@ steps = 5000  # full-batch steps of every iterated run
 eta = 0.5  # step size (the inputs are scaled so that the top eigenvalue of Σ̂ is 1)
 init_scale = 1e-2  # GD's initial scale; FA starts from zero, where its limit is known
 seed = 0  # master seed: draw i of B, and run i, use seed + i
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/beyond_real_data.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -79,13 +79,7 @@ from companion import figures as fp
 from companion.data import digits_inputs
 from companion.notebook import start
 
-nb = start(
-    "beyond_real_data",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        r_autoencoder=[2, 8], r_regression=[3, 9], n_draws=16, n_seeds=3, steps=3000
-    ),
-)
+nb = start("beyond_real_data", globals())
 X_raw, labels, kept = digits_inputs()
 N, n = X_raw.shape
 if not 1 <= r_iterate < 9:

@@ -53,7 +53,7 @@ lam_list = [0.003, 0.01, 0.03, 0.1]  # weight decays for FA + wd and Kolen-Polla
 rho_list = [0.0, 0.5, 0.9, 0.99, 1.0]  # correlations of B with the initial forward weights W₀
 rho_seeds = 20  # seeds per correlation (the spread over B is wide)
 seed = 0  # master seed for the target
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/beyond_rules.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -65,13 +65,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "beyond_rules",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=40, m=30, steps=6000, dense_steps=1500, n_seeds=3, lam_list=[0.03, 0.1], rho_seeds=6
-    ),
-)
+nb = start("beyond_rules", globals())
 target = fa.make_target(
     fa.head_tail_spectrum(head, tail, tail_level), n, m, rng=fa.streams(seed)["target"]
 )

@@ -69,7 +69,7 @@ scale_list = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]  # feedback scales for the speed st
 speed_threshold = 1e-8  # relative error that counts as "reached" in the speed study
 speed_steps = 20000  # step budget of the speed study
 seed = 0  # master seed for the targets
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/convergence.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -83,26 +83,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "convergence",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=30,
-        m=20,
-        k=2,
-        r_list=[2, 4],
-        steps=5000,
-        n_seeds=8,
-        eta_list=[0.05, 0.1],
-        mono_eta_list=[0.1, 0.4],
-        time_horizon=60.0,
-        overparam_steps=2000,
-        overparam_seeds=2,
-        overparam_inits=[0.0, 0.01],
-        scale_list=[1.0, 4.0],
-        speed_steps=3000,
-    ),
-)
+nb = start("convergence", globals())
 if min(r_list) < k or len(set(r_list)) < 2:
     raise ValueError(f"r_list must hold at least two values, each r >= k = {k}; got {r_list}")
 if 0.0 not in overparam_inits:

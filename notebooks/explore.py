@@ -32,7 +32,7 @@ n = 60  # rows of Y
 m = 40  # columns of Y
 k = 10  # rank of Y
 r = 5  # hidden units
-spectrum_name = "1/i"  # singular values of Y: flat, geometric (κ = 10), 1/i, or head + tail
+spectrum_name = "1/i"  # singular values of Y: flat, geometric (κ 10), 1/i, or head + tail
 eta = 0.1  # step size
 init_scale = 0.0  # scale of the random start (0: from zero; GD-type rules then start at 0.01)
 feedback_scale = 1.0  # row norm of the feedback B
@@ -40,6 +40,7 @@ lam = 0.01  # weight decay λ, for Kolen–Pollack and the weight-decay rules
 seeds = 8  # seeds (draws of Z₀, W₀, B)
 steps = 3000  # training steps
 seed = 0  # master seed of the target
+quick = False  # a smoke test at the tiny sizes of quick/explore.yaml (make with QUICK set)
 
 # %%
 import ipywidgets as widgets

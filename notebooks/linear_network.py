@@ -85,7 +85,7 @@ kappa_list = [
 ]  # condition numbers of the input covariance (closed forms)
 kappa_iterate = [1.0, 3.0, 10.0]  # of those, also iterated (convergence slows like 1/kappa)
 seed = 0  # master seed for teacher and data
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/linear_network.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -96,22 +96,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "linear_network",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=12,
-        m=10,
-        k=4,
-        n_seeds=6,
-        steps=2500,
-        N_whitened=60,
-        sample_factors=[4, 16, 64, 256],
-        sgd_steps=6000,
-        kappa_list=[1.0, 3.0],
-        kappa_iterate=[1.0, 3.0],
-    ),
-)
+nb = start("linear_network", globals())
 if not 1 <= r <= min(n, m):
     raise ValueError(f"r must be in [1, min(n, m)] = [1, {min(n, m)}]; got {r}")
 if sum(f >= 4 for f in sample_factors) < 3:

@@ -96,7 +96,7 @@ delta_k = 400  # rank of Y in the sensitivity study
 delta_r = 5  # hidden units in the sensitivity study
 haar_k = 200  # rank for the Haar-random cross-check (n and m are twice this)
 seed = 0  # master seed
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/orthogonal.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -108,13 +108,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "orthogonal",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        k_list=[20, 80, 320], n_seeds=10, steps=1500, delta_list=[0.2, 0.8], delta_k=40, haar_k=20
-    ),
-)
+nb = start("orthogonal", globals())
 if min(k_list) <= max(r_list):
     raise ValueError(
         f"every k in k_list must exceed every r in r_list; got k_list={k_list}, r_list={r_list}"

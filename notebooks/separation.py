@@ -86,7 +86,7 @@ tight_tail = 200  # ... and this many flat tail values ...
 tight_level = 1e-3  # ... at this level
 tight_p = 4  # oversampling for the near-tight check (k' + p > 4 gives the ratio a finite variance)
 seed = 0  # master seed
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/separation.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -97,22 +97,7 @@ import fa_core as fa
 from companion import figures as fp
 from companion.notebook import start
 
-nb = start(
-    "separation",
-    globals(),
-    quick=dict(  # tiny sizes that still test every claim
-        n=60,
-        m=50,
-        steps=3000,
-        n_seeds=4,
-        n_draws=2000,
-        n_iterated=3,
-        iterated_steps=3000,
-        ratio_spectra=[[5, 20, 0.01], [1, 4, 0.01]],
-        decay_k=20,
-        decay_r_list=[2, 5],
-    ),
-)
+nb = start("separation", globals())
 if tight_head + tight_p <= 4 or tight_p < 2:
     raise ValueError(
         f"tight_p must be >= 2 with tight_head + tight_p > 4 (finite variance); got {tight_p}"

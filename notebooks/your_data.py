@@ -59,7 +59,7 @@ eta = 0.5  # step size in units of 1/σ₁ (σ₁ the top singular value of Y, o
 init_scale = 1e-3  # GD's initial scale in units of √σ₁; FA starts from zero (its limit known)
 n_monte_carlo = 1000  # explicit draws of B for the brute-force check of the forecast
 seed = 0  # seed of the forecast's draws; confirming run i and brute-force draw i use seed + i
-quick = False  # tiny sizes for a smoke test (overrides the sizes above)
+quick = False  # a smoke test at the tiny sizes of quick/your_data.yaml (make with QUICK set)
 build_dir = "../build/interactive"  # figures/ and results/ are written here
 
 # %%
@@ -72,11 +72,7 @@ from companion import figures as fp
 from companion.data import digits_inputs
 from companion.notebook import start
 
-nb = start(
-    "your_data",
-    globals(),
-    quick=dict(draws=2000, oversampling_draws=200, n_seeds=3, steps=1500, n_monte_carlo=300),
-)
+nb = start("your_data", globals())
 if path:
     problem = fa.load_problem(path)  # one clear line for a bad file
     source = path

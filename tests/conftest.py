@@ -2,7 +2,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,53 +95,13 @@ def build_files(build: Path) -> dict[str, bytes]:
     }
 
 
-@contextmanager
-def warm_server():
-    """A companion.warm server for pipelines started by a test; yields the environment that reaches it.
-
-    The server and its clients share one environment, without pytest's per-test
-    variable (a changing variable would make every pipeline run cold).
-    """
-    import tempfile
-
-    from companion.warm import SOCKET_ENV
-
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    folder = Path(
-        tempfile.mkdtemp(prefix="fa-warm-test-")
-    )  # short: a socket path has at most 107 bytes
-    path = folder / "socket"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "companion.warm", "--socket", str(path)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-    )
-    try:
-        while not path.exists() and server.poll() is None:
-            time.sleep(0.01)
-        assert server.poll() is None, "the warm server did not start"
-        yield {**env, SOCKET_ENV: str(path)}
-    finally:
-        server.stdin.close()
-        assert server.wait(timeout=60) == 0
-        folder.rmdir()
-
-
 @pytest.fixture(scope="session")
-def warm_env():
-    """The environment of pipelines that run on this test process's warm server (one per pytest-xdist worker)."""
-    with warm_server() as env:
-        yield env
-
-
-@pytest.fixture(scope="session")
-def quick_build(tmp_path_factory, worker_id, warm_env):
+def quick_build(tmp_path_factory, worker_id):
     """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below.
 
-    Two notebooks run at a time, each through the pipeline's command line, warm
-    (companion.warm), as `make -j2` runs them. Returns the build folder and, for
-    each notebook that failed, its error.
+    Two notebooks run at a time, each through the pipeline's command line, as
+    `make -j2` runs them. Returns the build folder and, for each notebook that
+    failed, its error.
     """
     with once_per_run(tmp_path_factory, worker_id, "quick_build") as (build, produce):
         failures_json = build / "failures.json"
@@ -157,7 +116,6 @@ def quick_build(tmp_path_factory, worker_id, warm_env):
                     build,
                     "--output",
                     out,
-                    env=warm_env,
                     timeout=900,
                 )
                 return source.stem, (

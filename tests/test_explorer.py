@@ -1,14 +1,12 @@
 """The explorer: its computation for a grid of widget values, and the notebook itself, executed."""
 
-import subprocess
-import sys
-import warnings
+import json
 
 import numpy as np
 import pytest
-from conftest import EXPLORER
+from conftest import EXPLORER, run_pipeline
 
-from companion import explorer, pipeline
+from companion import explorer
 
 SMALL = dict(n=30, m=20, seeds=4, steps=4000, eta=0.1)
 
@@ -56,29 +54,27 @@ def test_curves_end_at_the_closed_form_limits(spectrum_name, rule):
 
 
 @pytest.mark.notebook
-def test_the_explorer_notebook_executes(tmp_path):
-    ipynb = pipeline.to_ipynb(EXPLORER, tmp_path / "explore.ipynb")
-    out = tmp_path / "out.ipynb"
-    # Through the pipeline's kernel client, which polls: under load (pytest-xdist runs kernels side by
-    # side), a plain asyncio wait on a kernel socket sometimes missed this widget notebook's reply
-    # until its timeout. The 10 s bound stays, in case: should a cell time out, one more attempt
-    # tells a missed reply from a notebook that really hangs.
-    run = (
-        "import sys, papermill; from companion import pipeline; papermill.execute_notebook(sys.argv[1], "
-        "sys.argv[2], parameters=dict(steps=300, seeds=2), kernel_name='python3', cwd=sys.argv[3], "
-        "progress_bar=False, execution_timeout=10, shutdown_kernel='immediate', "
-        "kernel_manager_class=pipeline._kernel_manager_class())"
+def test_the_explorer_notebook_executes_quick_through_the_pipeline(tmp_path):
+    """As `make run NB=explore QUICK=1` runs it: its quick sizes and the values set win."""
+    out = tmp_path / "notebooks" / "explore.ipynb"
+    proc = run_pipeline(
+        EXPLORER, "--quick", "--build-dir", tmp_path, "--params", 'spectrum_name="flat" k=4'
     )
-    cmd = [sys.executable, "-c", run, str(ipynb), str(out), str(EXPLORER.parent)]
-    for attempt in (1, 2):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if proc.returncode == 0:
-            break
-        assert attempt == 1 and "CellTimeoutError" in proc.stderr, proc.stderr[-3000:]
-        warnings.warn(
-            "the explorer notebook lost a cell's reply (Jupyter messaging); ran it again",
-            stacklevel=2,
-        )
-    text = out.read_text()
-    assert "image/png" in text or "application/vnd.jupyter.widget-view+json" in text
-    assert '"output_type": "error"' not in text
+    assert proc.returncode == 0, proc.stderr
+    nb = json.loads(out.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    assert any(
+        "image/png" in o.get("data", {})
+        or "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        for o in outputs
+    )
+    injected = next(c for c in nb["cells"] if c["id"] == "injected-parameters")
+    assert "".join(injected["source"]).split("\n")[1:] == [
+        "steps = 300",
+        "seeds = 2",
+        "quick = True",
+        'spectrum_name = "flat"',
+        "k = 4",
+        "",
+    ]

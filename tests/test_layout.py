@@ -40,18 +40,6 @@ def test_importing_fa_core_loads_no_plotting_or_notebook_tooling():
     assert out == "[]", out
 
 
-def test_the_build_tools_skip_jsonschemas_iri_grammar():
-    """Importing papermill, nbconvert and jupytext after companion never compiles rfc3987-syntax's grammar (0.7 s)."""
-    code = (
-        "import sys, companion.pipeline, papermill, nbconvert, jupytext, nbformat; "
-        "print(sys.modules.get('rfc3987_syntax', 'absent'))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out in ("None", "absent"), out
-
-
 def test_fa_core_never_imports_the_companion():
     for path in (ROOT / "fa_core").glob("*.py"):
         tree = ast.parse(path.read_text())
@@ -92,7 +80,7 @@ def test_every_notebook_has_one_parameters_cell_then_start():
     for source in SOURCES:
         text = source.read_text()
         assert text.count('# %% tags=["parameters"]') == 1, source.stem
-        assert f'nb = start("{source.stem}", globals()' in text and text.rstrip().endswith(
+        assert f'nb = start("{source.stem}", globals())' in text and text.rstrip().endswith(
             "nb.finish()"
         ), source.stem
         assert "params = dict(" not in text, (
@@ -100,10 +88,10 @@ def test_every_notebook_has_one_parameters_cell_then_start():
         )
 
 
-def _make_dry_run(build, touched):
+def _make_dry_run(build, touched, *args):
     env = {**os.environ, "MAKEFLAGS": ""}
     out = subprocess.run(
-        ["make", "-n", "--no-print-directory", f"BUILD={build}", "-W", touched, "executed"],
+        ["make", "-n", "--no-print-directory", *args, f"BUILD={build}", "-W", touched, "executed"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -126,3 +114,5 @@ def test_editing_the_report_reruns_no_notebook(tmp_path):
     for edited in ("fa_core/theory.py", "companion/claims.py", "companion/figures.py"):
         assert _make_dry_run(build, edited) == len(SOURCES), edited
     assert _make_dry_run(build, "notebooks/separation.py") == 1
+    assert _make_dry_run(build, "notebooks/quick/separation.yaml") == 0  # quick sizes: QUICK only
+    assert _make_dry_run(build, "notebooks/quick/separation.yaml", "QUICK=1") == 1
