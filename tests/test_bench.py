@@ -1,7 +1,5 @@
 """The benchmark compares implementations of the same algorithm (timings are never asserted here)."""
 
-import time
-
 from conftest import ROOT, load_script
 
 
@@ -17,17 +15,20 @@ def test_every_competitor_runs_the_same_fa_trajectory():
         assert diff < 1e-12, (name, diff)
 
 
-def test_per_step_subtracts_setup_and_grows_the_step_count():
+def test_per_step_subtracts_setup_and_grows_the_step_count(monkeypatch):
+    """On a fake clock (50 ms of setup, 1 ms per step) per_step returns exactly 1 ms and 50 ms."""
     bench = load_bench()
+    clock = [0.0]
     calls = []
 
-    def fake(steps):  # 50 ms of setup, 1 ms per step
+    def fake(steps):
         calls.append(steps)
-        time.sleep(0.05 + 0.001 * steps)
+        clock[0] += 0.05 + 0.001 * steps
 
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
     sec, setup = bench.per_step(fake, budget=0.1, repeats=1)
     assert calls[0] == 0 and max(calls) >= 100  # grew past the setup's size
-    assert 0.0005 < sec < 0.003 and 0.04 < setup < 0.1
+    assert abs(sec - 0.001) < 1e-12 and abs(setup - 0.05) < 1e-12
 
 
 def test_the_notebook_profiler_reports_cells_and_fa_core_functions():
@@ -44,7 +45,7 @@ def test_the_notebook_profiler_reports_cells_and_fa_core_functions():
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
     assert (
-        "== beyond_depth (quick):" in text and "import numpy as np" in text
+        "== beyond_depth (quick):" in text and "import matplotlib.pyplot as plt" in text
     )  # one line per cell, with its code
     assert "fa_core/deep.py" in text and "== totals (cells only)" in text
     assert "function calls" not in text.split("top 30 functions")[1]  # only table rows are listed
