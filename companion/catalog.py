@@ -237,7 +237,7 @@ BEYOND = (
         "For any matrix (a .npy or .csv file) or data set (an .npz with inputs X and targets T), fa.forecast "
         "gives GD's optimum and the distribution, over draws of the feedback B, of FA's limit: the projection "
         "onto the sketch col(Y Bᵀ), Σ̂-weighted for a data set. With it come the overlap of FA's subspace "
-        "with GD's and the number of extra hidden units that bring FA's median within 10% of the optimum, "
+        "with GD's and the number of extra hidden units that bring FA's median within a factor 1 + ε of the optimum (ε a parameter), "
         "beside the randomized range-finder bound. Training GD and FA confirms it: each FA run ends at its "
         "own predicted plateau, GD at the optimum. The default file is the shipped digits as a matrix of "
         "1797 centred images by 61 pixels; how far FA stops from the optimum there is a measurement.",

@@ -9,17 +9,17 @@ Works: A Case Study of Low-Rank Matrix Factorization" (AISTATS 2022).
     >>> bool(run.rel_error[:, -1].max() < 1e-6)
     True
 
-The names below are the everyday API. Six modules are public too, for the
+The names below are the everyday API. Seven modules are public too, for the
 specialised parts: ``fa_core.theory`` (every closed form), ``fa_core.linalg``
 (Haar draws, SPD square roots, bases and angles), ``fa_core.metrics``
 (recorders and trajectory fits), ``fa_core.network`` (the data operator and
 activations), ``fa_core.inputs`` (network inputs, whitening and the linear
-teacher of a data set) and ``fa_core.rules_beyond`` (feedback rules beyond
-the paper). NumPy is the only dependency: importing fa_core never loads
+teacher of a data set), ``fa_core.start`` (starting points and feedback
+draws) and ``fa_core.rules_beyond`` (feedback rules beyond the paper). NumPy is the only dependency: importing fa_core never loads
 matplotlib or the notebook tooling (that is the ``companion`` package).
 """
 
-from . import inputs, linalg, metrics, network, rules_beyond, theory
+from . import inputs, linalg, metrics, network, rules_beyond, start, theory
 from .deep import train_deep
 from .factorization import train
 from .forecasting import forecast, load_problem

@@ -5,8 +5,8 @@ limit (Eckart–Young, Σ-weighted for a data set), the distribution over draws 
 the feedback B of FA's limit (the projection onto the sketch col(Y Bᵀ)), the
 overlap of FA's subspace with GD's, and how many extra hidden units bring FA's
 median within 1 + ε of the optimum. :func:`load_problem` reads a ``.npy``,
-``.csv`` or ``.npz`` file; ``python -m fa_core.forecast FILE --r 5`` (the
-module :mod:`fa_core.forecast`) prints the answer in a terminal.
+``.csv`` or ``.npz`` file; ``python -m fa_core FILE --r 5`` (the
+module :mod:`fa_core.__main__`) prints the answer in a terminal.
 """
 
 from __future__ import annotations

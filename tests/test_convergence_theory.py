@@ -49,11 +49,11 @@ def test_local_rate_predicts_the_iterated_rate():
 def test_random_start_modes_include_the_alignment_of_W_with_B():
     """From a random start the factors 1 − η μ, μ ∈ eig(W Bᵀ), are modes; from zero they are not."""
     t = fa.make_target(fa.low_rank_spectrum(2), 8, 6, rng=4)
-    run = fa.train(t, 2, "fa_star", steps=0, eta=0.1, seeds=2, init_scale=1.0)
-    inside = fa.theory.limit_modes(t, run.Z, run.W, run.B, from_zero=True)
-    every = fa.theory.limit_modes(t, run.Z, run.W, run.B, from_zero=False)
+    run = fa.starting_point(8, 6, 2, seeds=2, init_scale=1.0, rule="fa_star")
+    inside = fa.theory.limit_modes(t, run.Z0, run.W0, run.B, from_zero=True)
+    every = fa.theory.limit_modes(t, run.Z0, run.W0, run.B, from_zero=False)
     assert inside.shape == (2, 4) and every.shape == (2, 8)
-    mu = np.linalg.eigvals(run.W @ run.B.mT)
+    mu = np.linalg.eigvals(run.W0 @ run.B.mT)
     np.testing.assert_allclose(np.sort_complex(every[:, 4:6]), np.sort_complex(mu))
 
 

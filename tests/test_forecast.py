@@ -243,7 +243,7 @@ def test_a_bad_file_gets_one_clear_line(tmp_path, name):
 
 def cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "fa_core.forecast", *map(str, args)],
+        [sys.executable, "-m", "fa_core", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,

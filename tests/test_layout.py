@@ -11,7 +11,7 @@ from conftest import EXPLORER, ROOT, SOURCES
 
 import fa_core as fa
 
-PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "inputs", "rules_beyond"}
+PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "inputs", "rules_beyond", "start"}
 # Functions a notebook may define: experiment drivers that call fa_core, never closed forms.
 NOTEBOOK_HELPERS = {
     "diagonal_target",
@@ -26,6 +26,7 @@ NOTEBOOK_HELPERS = {
     "errors_ratio_overlap",
     "reading_directions",
     "run_each_lam",
+    "feedback_draws",
 }
 
 

@@ -1,8 +1,8 @@
-"""``python -m fa_core.forecast FILE --r R``: will FA work on my matrix or data set, in a terminal.
+"""``python -m fa_core FILE --r R``: will FA work on my matrix or data set, in a terminal.
 
-The forecast itself is :func:`fa_core.forecast` (module :mod:`fa_core.forecasting`);
-``import fa_core`` does not import this module, so that ``python -m`` runs it
-as its first import.
+The forecast itself is :func:`fa_core.forecast` (module :mod:`fa_core.forecasting`).
+The command line lives in the package's ``__main__`` so that no submodule is named
+``forecast``: importing one would replace the function ``fa_core.forecast`` by it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from .forecasting import forecast, load_problem
 
 
 def main(argv=None) -> int:
-    """``python -m fa_core.forecast FILE --r R``: the summary and a small table; 2 on a bad file."""
+    """``python -m fa_core FILE --r R``: the summary and a small table; 2 on a bad file."""
     ap = argparse.ArgumentParser(
-        prog="python -m fa_core.forecast",
+        prog="python -m fa_core",
         description="Will feedback alignment work on my matrix or data set? "
         "FA's limit over draws of the feedback B, against GD's optimum.",
     )
