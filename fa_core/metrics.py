@@ -217,15 +217,14 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     -------
     float
         Pearson's correlation of the ranks, in [−1, 1]. NaN where it is
-        undefined: a sample contains NaN (it has no order), or is constant
-        (its ranks have no spread). A NaN fails every comparison, so a check
-        built on it fails rather than passes.
+        undefined, a constant sample (its ranks have no spread): a NaN fails
+        every comparison, so a check built on it fails rather than passes.
 
     Raises
     ------
     ValueError
         For samples that are not 1-D, of unequal lengths or of fewer than 2
-        values.
+        values, or that contain NaN (a sample with NaN has no order).
 
     Examples
     --------
@@ -243,7 +242,10 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
             )
     if a.size != b.size:
         raise ValueError(f"a and b must have the same length; got {a.size} and {b.size}")
-    if any(np.any(np.isnan(x)) or np.all(x == x[0]) for x in (a, b)):
+    for name, x in (("a", a), ("b", b)):
+        if np.isnan(x).any():
+            raise ValueError(f"{name} must not contain NaN (it has no order)")
+    if any(np.all(x == x[0]) for x in (a, b)):
         return float("nan")
     return float(np.corrcoef(average_ranks(a), average_ranks(b))[0, 1])
 
