@@ -156,6 +156,18 @@ def gd_is_fa() -> Iterator[None]:
         yield
 
 
+@breakage("GD's W never learns (only Z does: a regression on a fixed random W)", ("convergence",))
+def gd_w_frozen() -> Iterator[None]:
+    import fa_core.rules as R
+
+    def step(Y, Z, W, B, eta):
+        Z1, _, B1 = R.gd_step(Y, Z, W, B, eta)
+        return Z1, W, B1
+
+    with _replace_rule("gd", step=step):
+        yield
+
+
 @breakage("DRTP's output-target feedback replaced by FA's error feedback", ("beyond_rules",))
 def drtp_is_fa() -> Iterator[None]:
     import fa_core.rules as R
