@@ -159,7 +159,7 @@ for ax, (title, _target, _r, inits) in zip(axes, settings):
     ax.set(xscale="log", yscale="log", title=title, xlabel="step", ylim=(FLOOR / 10, 10))
 axes[0].set_ylabel("relative error ‖Y−ZW‖² / ‖Y‖²")
 for ax in axes:
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="center left", fontsize="small")
 fig.suptitle(
     f"Claim 1: FA reaches the optimum when r ≥ rank(Y) = {k}  (n={n}, m={m}, η={eta}, {n_seeds} seeds)",
     y=1.03,
