@@ -121,19 +121,25 @@ def feedback_zero() -> Iterator[None]:
     ("convergence", "separation", "your_data"),
 )
 def feedback_redrawn() -> Iterator[None]:
+    with _feedback_redrawn("fa"):
+        yield
+
+
+def _feedback_redrawn(rule: str) -> mock._patch:
+    """Patch ``rule`` so that each step uses a fresh Gaussian feedback of B's scale (B itself stays)."""
     import numpy as np
 
     import fa_core.rules as R
 
     rng = np.random.default_rng(2024)
+    take = R.RULES[rule].step
 
     def step(Y, Z, W, B, eta):
         scale = np.sqrt(np.mean(B**2, axis=(-2, -1), keepdims=True))
-        Z1, W1, _ = R.fa_step(Y, Z, W, rng.standard_normal(B.shape) * scale, eta)
+        Z1, W1, _ = take(Y, Z, W, rng.standard_normal(B.shape) * scale, eta)
         return Z1, W1, B
 
-    with _replace_rule("fa", step=step):
-        yield
+    return _replace_rule(rule, step=step)
 
 
 @breakage(
@@ -186,18 +192,7 @@ def fa_star_without_midpoint() -> Iterator[None]:
 
 @breakage("FA*'s feedback redrawn at every step instead of a fixed B", ("convergence",))
 def fa_star_feedback_redrawn() -> Iterator[None]:
-    import numpy as np
-
-    import fa_core.rules as R
-
-    rng = np.random.default_rng(2024)
-
-    def step(Y, Z, W, B, eta):
-        scale = np.sqrt(np.mean(B**2, axis=(-2, -1), keepdims=True))
-        Z1, W1, _ = R.fa_star_step(Y, Z, W, rng.standard_normal(B.shape) * scale, eta)
-        return Z1, W1, B
-
-    with _replace_rule("fa_star", step=step):
+    with _feedback_redrawn("fa_star"):
         yield
 
 
