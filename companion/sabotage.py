@@ -73,7 +73,7 @@ def breakage(description: str, notebooks: tuple[str, ...]):
     return register
 
 
-def _replace_rule(name: str, **fields) -> mock._patch:
+def _replace_rule(name: str, **fields) -> contextlib.AbstractContextManager:
     """Patch ``fa_core.rules.RULES[name]`` with some of its fields replaced."""
     import fa_core.rules as R
 
@@ -125,7 +125,7 @@ def feedback_redrawn() -> Iterator[None]:
         yield
 
 
-def _feedback_redrawn(rule: str) -> mock._patch:
+def _feedback_redrawn(rule: str) -> contextlib.AbstractContextManager:
     """Patch ``rule`` so that each step uses a fresh Gaussian feedback of B's scale (B itself stays)."""
     import numpy as np
 
