@@ -107,23 +107,16 @@ print(result.table())
 # %%
 seeds = list(range(seed, seed + n_seeds))
 step = eta / result.s[0]
+# Both rules train with the same settings; GD from a small random start, FA from zero.
+training = dict(steps=steps, eta=step, seeds=seeds, progress=True)
+start_scale = {"gd": init_scale * np.sqrt(result.s[0]), "fa": 0.0}
 if is_data:
     X, T = problem
     Y, Sigma, floor = fa.inputs.linear_teacher(X, T)
     Xw = fa.inputs.whiten(X)
     runs = {
-        rule: fa.train_network(
-            Xw,
-            T,
-            r,
-            rule,
-            steps=steps,
-            eta=step,
-            seeds=seeds,
-            init_scale=init_scale * np.sqrt(result.s[0]) if rule == "gd" else 0.0,
-            progress=True,
-        )
-        for rule in ("gd", "fa")
+        rule: fa.train_network(Xw, T, r, rule, init_scale=scale, **training)
+        for rule, scale in start_scale.items()
     }
     plateau = floor + fa.fa_limit_error(Y, runs["fa"].B, Sigma=Sigma)
     optimum = floor + fa.optimal_error(Y, r, Sigma=Sigma)
@@ -134,17 +127,8 @@ if is_data:
 else:
     target = fa.Target.from_matrix(problem)
     runs = {
-        rule: fa.train(
-            target,
-            r,
-            rule,
-            steps=steps,
-            eta=step,
-            seeds=seeds,
-            init_scale=init_scale * np.sqrt(result.s[0]) if rule == "gd" else 0.0,
-            progress=True,
-        )
-        for rule in ("gd", "fa")
+        rule: fa.train(target, r, rule, init_scale=scale, **training)
+        for rule, scale in start_scale.items()
     }
     plateau = fa.fa_limit_error(target, runs["fa"].B)
     optimum = fa.optimal_error(target, r)
