@@ -24,8 +24,9 @@ What this adds to ``papermill.execute_notebook``:
   keeps its results JSON (✗) for the report;
 * executed notebooks are byte-identical from run to run: run timestamps are
   stripped and consecutive stream outputs merged;
-* the kernel's transport is encrypted (CurveZMQ keys provisioned by the kernel
-  manager), so the kernel prints no warning about plain-text TCP.
+* the kernel talks over Unix-domain sockets of its own (``transport="ipc"``),
+  so kernels started at once never race for a TCP port, and the kernel prints
+  no warning about plain-text TCP.
 
 Not an algorithm module: this one does I/O and runs kernels.
 """
@@ -284,18 +285,26 @@ def _remove(paths: list[Path]) -> None:
 
 
 def _kernel_config():
-    """The kernel manager's settings: transport encryption, so the kernel warns of no plain-text TCP.
+    """The kernel manager's settings: local sockets named after a fresh connection file.
 
-    ``transport_encryption="auto"`` (jupyter_client) provisions CurveZMQ keys
-    for kernels that declare support, as ipykernel does; without CurveZMQ in
-    libzmq, the kernel talks over local IPC sockets instead.
+    Over TCP, the kernel manager picks free ports, releases them and passes them
+    to the kernel, so kernels started at once (``make -j2``, or two builds) can
+    be handed the same port and one of them never starts (jupyter_client issue
+    487). Unix-domain sockets (``transport="ipc"``, a documented
+    ``KernelManager`` setting) have no ports: they are files named after the
+    connection file, here a fresh name in Jupyter's runtime folder, where
+    jupyter_client removes both when the kernel stops. The kernel then also
+    prints no warning about plain-text TCP.
     """
-    import zmq
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
     from traitlets.config import Config
 
-    if zmq.has("curve"):
-        return Config({"KernelManager": {"transport_encryption": "auto"}})
-    return Config({"KernelManager": {"transport": "ipc"}})
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True)
+    connection_file = runtime / f"kernel-fa-companion-{uuid.uuid4().hex}.json"
+    return Config({"KernelManager": {"transport": "ipc", "connection_file": str(connection_file)}})
 
 
 def execute(

@@ -1,9 +1,14 @@
 """Parameter sweeps that run serially or through any concurrent.futures Executor.
 
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     points = fa.grid(k=[50, 100, 200], rule=["gd", "fa"])
-    with ProcessPoolExecutor(2) as ex:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
         results = fa.sweep(my_experiment, points, executor=ex)
+
+The "spawn" start method starts each worker as a fresh Python: the default on
+Linux before Python 3.14, fork, copies a process that may run threads, and
+Python 3.12+ warns that this can deadlock.
 
 A ``dask.distributed`` cluster works unchanged through its executor:
 ``fa.sweep(fn, points, executor=client.get_executor())``. With a process

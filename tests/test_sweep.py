@@ -1,5 +1,6 @@
 """Sweeps: serial, through a process pool, and through dask.distributed."""
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -37,7 +38,8 @@ def test_executors_give_the_serial_results_in_order():
     assert len(set(serial)) == len(serial)  # distinct points give distinct numbers
     with ThreadPoolExecutor(2) as ex:
         assert fa.sweep(final_error, POINTS, executor=ex) == serial
-    with ProcessPoolExecutor(2) as ex:
+    # spawn, as fa_core.sweep's docstring advises: fork of this multi-threaded process warns on 3.12+.
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
         assert fa.sweep(final_error, POINTS, executor=ex) == serial
 
 
