@@ -31,7 +31,7 @@
 # directions capture much. Both rules leave most of ‖Y‖² unexplained: GD's relative
 # error is (k − r)/((1+δ)² r + k − r), printed below for every k and δ this notebook
 # uses. The construction is a fair witness for the paper's "can be almost orthogonal
-# even when the errors are approximately equal", not evidence that FA fits well; the
+# even when their error ‖ZW − Y‖_F is approximately equal", not evidence that FA fits well; the
 # relative errors are printed and recorded beside the ratio.
 #
 # **Scope.**
