@@ -56,7 +56,7 @@ CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py 
         bench-deps help
 # Build every figure, then the report, even if a notebook failed (its ✗ shows in the report); then fail.
 all:
-	@$(MAKE) --no-print-directory figures; status=$$?; $(MAKE) --no-print-directory report || status=1; exit $$status
+	@$(MAKE) --no-print-directory figures; status=$$?; $(MAKE) --no-print-directory --jobs=$(JOBS) report || status=1; exit $$status
 
 help:
 	@echo "make             build .venv, execute every notebook, then the report (build/)"
@@ -122,7 +122,10 @@ executed: $(NOTEBOOKS)
 $(BUILD)/notebooks/%.ipynb: notebooks/%.py $(if $(QUICK),notebooks/quick/%.yaml) $(CORE) $(STAMP)
 	@TQDM_DISABLE=1 $(PY) -m companion.pipeline $< --output $@ --build-dir $(BUILD) $(if $(QUICK),--quick)
 
+# First each notebook's HTML page (companion/pages.mk: only the pages whose notebook changed, several
+# at a time under -j), then the page of claims around them.
 report: $(STAMP)
+	@$(MAKE) --no-print-directory -f companion/pages.mk BUILD=$(BUILD) PY=$(PY)
 	@$(PY) -m companion.report --build $(BUILD)
 
 # Refresh the README gallery (docs/) from a full build; commit docs/ afterwards.

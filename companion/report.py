@@ -1,6 +1,11 @@
 """Build the static claims report: one page per build, working offline.
 
     python -m companion.report --build build          # writes build/report/index.html
+    python -m companion.report --page build/notebooks/x.ipynb build/pages/x.html   # one page
+
+``make report`` renders each executed notebook's page as a make target of its
+own, then builds the report, which takes each page from BUILD/pages/ when it is
+newer than its notebook and renders it otherwise.
 
 The report shows, for every notebook of the catalog, whether its results are
 ✓ current (produced by the sources as they are now, from a clean tree, every
@@ -163,14 +168,31 @@ def section_text(section: Section, measured: dict) -> str:
         return section.text
 
 
-def render_notebook(ipynb: Path, dest: Path) -> dict:
-    """Executed notebook → offline HTML at ``dest``; returns its code cells' ids by execution count."""
+def render_page(ipynb: Path, dest: Path) -> Path:
+    """Executed notebook → its offline HTML page at ``dest``, written in full and then renamed.
+
+    ``make report`` renders each page as a target of its own (BUILD/pages/NAME.html), so
+    make re-renders only the notebooks that changed, and two at a time.
+    """
+    import nbformat
+
+    body, _ = _exporter().from_notebook_node(nbformat.read(ipynb, as_version=4))
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(body)
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def code_cell_ids(ipynb: Path) -> dict:
+    """The ids of an executed notebook's code cells, by execution count (the checks link to them)."""
     import nbformat
 
     nb = nbformat.read(ipynb, as_version=4)
-    body, _ = _exporter().from_notebook_node(nb)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(body)
     return {c.get("execution_count"): c.get("id") for c in nb.cells if c.cell_type == "code"}
 
 
@@ -347,7 +369,14 @@ def _write(build_dir: Path, out: Path, sabotage: Path) -> list[Status]:
     for name in statuses:
         ipynb = build_dir / "notebooks" / f"{name}.ipynb"
         if ipynb.is_file():
-            cells[name] = render_notebook(ipynb, out / "notebooks" / f"{name}.html")
+            # The page make rendered (``make report``), if it was rendered from this very notebook
+            page = build_dir / "pages" / f"{name}.html"
+            dest = out / "notebooks" / f"{name}.html"
+            if page.is_file() and page.stat().st_mtime >= ipynb.stat().st_mtime:
+                shutil.copyfile(page, dest)
+            else:
+                render_page(ipynb, dest)
+            cells[name] = code_cell_ids(ipynb)
             links[name] = f"notebooks/{name}.html"
     sections = []
     for entry in SECTIONS:
@@ -453,7 +482,17 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the sabotage matrix (default docs/sabotage.json of the repository)",
     )
+    ap.add_argument(
+        "--page",
+        nargs=2,
+        type=Path,
+        metavar=("IPYNB", "HTML"),
+        help="only render one executed notebook's page (make does this for every notebook)",
+    )
     args = ap.parse_args(argv)
+    if args.page:
+        render_page(*args.page)
+        return 0
     try:
         index, statuses = build(args.build, args.out, args.sabotage)
     except OSError as exc:

@@ -100,7 +100,8 @@ def quick_build(tmp_path_factory, worker_id):
     """Every notebook executed once with quick=True, like `make QUICK=1`; shared by the tests below.
 
     Two notebooks run at a time, each through the pipeline's command line, as
-    `make -j2` runs them. Returns the build folder and, for each notebook that
+    `make -j2` runs them, and each gets its report page in pages/, as `make report`
+    renders it. Returns the build folder and, for each notebook that
     failed, its error.
     """
     with once_per_run(tmp_path_factory, worker_id, "quick_build") as (build, produce):
@@ -118,9 +119,17 @@ def quick_build(tmp_path_factory, worker_id):
                     out,
                     timeout=900,
                 )
-                return source.stem, (
-                    proc.stderr.strip() or proc.stdout.strip()
-                ) if proc.returncode else None
+                if proc.returncode:
+                    return source.stem, proc.stderr.strip() or proc.stdout.strip()
+                # and its report page, as `make report` renders it (the report tests reuse it)
+                page = build / "pages" / f"{source.stem}.html"
+                subprocess.run(
+                    [sys.executable, "-m", "companion.report", "--page", out, page],
+                    cwd=ROOT,
+                    check=True,
+                    timeout=300,
+                )
+                return source.stem, None
 
             with ThreadPoolExecutor(2) as pool:
                 failures = {stem: err for stem, err in pool.map(execute, SOURCES) if err}

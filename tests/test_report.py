@@ -113,6 +113,22 @@ def test_make_report_passes_on_a_current_build(build_copy):
         assert f"✓ all checks hold, all {len(clean)} notebooks current" in out
 
 
+def test_make_report_renders_again_only_the_page_of_a_changed_notebook(build_copy):
+    """Pages are make targets: an unchanged notebook's page is reused, a changed one's is rendered anew."""
+    pages = build_copy / "pages"
+    before = {p.name: p.stat().st_mtime_ns for p in pages.glob("*.html")}
+    assert len(before) == len(notebooks())
+    ipynb = build_copy / "notebooks" / "orthogonal.ipynb"
+    doc = json.loads(ipynb.read_text())
+    marker = "A sentence that only the changed notebook has."
+    next(c for c in doc["cells"] if c["cell_type"] == "markdown")["source"] += "\n\n" + marker
+    ipynb.write_text(json.dumps(doc))
+    make_report(build_copy)
+    after = {p.name: p.stat().st_mtime_ns for p in pages.glob("*.html")}
+    assert [name for name in before if after[name] != before[name]] == ["orthogonal.html"]
+    assert marker in (build_copy / "report" / "notebooks" / "orthogonal.html").read_text()
+
+
 @pytest.mark.parametrize(
     "breakage, name, label",
     [
