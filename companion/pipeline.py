@@ -24,9 +24,8 @@ What this adds to ``papermill.execute_notebook``:
   keeps its results JSON (✗) for the report;
 * executed notebooks are byte-identical from run to run: run timestamps are
   stripped and consecutive stream outputs merged;
-* the kernel talks over Unix-domain sockets of its own (``transport="ipc"``),
-  so kernels started at once never race for a TCP port, and the kernel prints
-  no warning about plain-text TCP.
+* the kernel's transport is encrypted (CurveZMQ keys provisioned by the kernel
+  manager), so the kernel prints no warning about plain-text TCP.
 
 Not an algorithm module: this one does I/O and runs kernels.
 """
@@ -285,26 +284,18 @@ def _remove(paths: list[Path]) -> None:
 
 
 def _kernel_config():
-    """The kernel manager's settings: local sockets named after a fresh connection file.
+    """The kernel manager's settings: transport encryption, so the kernel warns of no plain-text TCP.
 
-    Over TCP, the kernel manager picks free ports, releases them and passes them
-    to the kernel, so kernels started at once (``make -j2``, or two builds) can
-    be handed the same port and one of them never starts (jupyter_client issue
-    487). Unix-domain sockets (``transport="ipc"``, a documented
-    ``KernelManager`` setting) have no ports: they are files named after the
-    connection file, here a fresh name in Jupyter's runtime folder, where
-    jupyter_client removes both when the kernel stops. The kernel then also
-    prints no warning about plain-text TCP.
+    ``transport_encryption="auto"`` (jupyter_client) provisions CurveZMQ keys
+    for kernels that declare support, as ipykernel does; without CurveZMQ in
+    libzmq, the kernel talks over local IPC sockets instead.
     """
-    import uuid
-
-    from jupyter_core.paths import jupyter_runtime_dir
+    import zmq
     from traitlets.config import Config
 
-    runtime = Path(jupyter_runtime_dir())
-    runtime.mkdir(parents=True, exist_ok=True)
-    connection_file = runtime / f"kernel-fa-companion-{uuid.uuid4().hex}.json"
-    return Config({"KernelManager": {"transport": "ipc", "connection_file": str(connection_file)}})
+    if zmq.has("curve"):
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    return Config({"KernelManager": {"transport": "ipc"}})
 
 
 def execute(
