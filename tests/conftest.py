@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -75,15 +76,29 @@ def once_per_run(tmp_path_factory, worker_id: str, name: str):
 
 
 def run_pipeline(*args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m companion.pipeline ARGS`` from the repository root, as make runs it; output captured."""
-    return subprocess.run(
+    """``python -m companion.pipeline ARGS`` from the repository root, as make runs it; output captured.
+
+    A run that does not finish within ``timeout`` seconds fails the test with the stack of
+    every thread of the pipeline (Python's faulthandler, on SIGABRT), so a hang says where.
+    """
+    proc = subprocess.Popen(
         [sys.executable, "-m", "companion.pipeline", *map(str, args)],
         cwd=ROOT,
-        env=env,
-        capture_output=True,
+        env={**(os.environ if env is None else env), "PYTHONFAULTHANDLER": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate()
+        raise AssertionError(
+            f"the pipeline did not finish in {timeout} s: {args}\n"
+            f"its output:\n{out[-2000:]}\nits threads' stacks:\n{err[-8000:]}"
+        ) from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def build_files(build: Path) -> dict[str, bytes]:

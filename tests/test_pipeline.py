@@ -211,6 +211,7 @@ def test_an_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, sig):
     proc = subprocess.Popen(
         [*pipeline_command(), source, "--build-dir", build, "-p", "pause=120"],
         cwd=ROOT,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -222,7 +223,14 @@ def test_an_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, sig):
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
             time.sleep(0.1)
         os.kill(proc.pid, sig)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # say where it hangs: faulthandler prints every stack
+            proc.send_signal(signal.SIGABRT)
+            proc.wait()
+            raise AssertionError(
+                f"no exit 60 s after {sig.name}:\n{proc.stderr.read()[-8000:]}"
+            ) from None
     finally:
         if proc.poll() is None:
             proc.kill()
