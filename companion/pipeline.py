@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import logging
 import math
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -298,23 +300,32 @@ def _kernel_config():
     return Config({"KernelManager": {"transport": "ipc"}})
 
 
-def _exit_on_interrupt(name: str, paths: list[Path]) -> None:
-    """On SIGINT, remove ``paths`` and end the process at once (status 130).
+@contextlib.contextmanager
+def _interrupt_exits(name: str, paths: list[Path]):
+    """While inside, SIGINT removes ``paths`` and ends the process at once (status 130).
 
     A KeyboardInterrupt raised at an arbitrary point inside papermill's event loop
     can leave the run waiting for the interrupted cell: in full test runs under
     load the pipeline was still alive 60 s after Ctrl-C, about one time in two.
     This handler does not unwind through the loop; the kernel, orphaned, exits
-    when it sees that its parent is gone, as after a kill.
+    when it sees that its parent is gone, as after a kill. On leaving, the
+    previous handler is back, so a finished run's files are never removed.
     """
-    import signal
 
     def handler(signum, frame):
         _remove(paths)
-        print(f"  ✗ {name}: interrupted", file=sys.stderr, flush=True)
+        _say_interrupted(name)
         os._exit(130)
 
-    signal.signal(signal.SIGINT, handler)
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _say_interrupted(name: str) -> None:
+    print(f"  ✗ {name}: interrupted", file=sys.stderr, flush=True)
 
 
 def execute(
@@ -359,23 +370,23 @@ def execute(
             params["build_dir"] = os.path.relpath(
                 Path(build_dir).resolve(), source.parent.resolve()
             )
-        if exit_on_interrupt:
-            _exit_on_interrupt(name, [output, *run_outputs(name, build_dir), tmp_out, src_ipynb])
+        ours = [output, *run_outputs(name, build_dir), tmp_out, src_ipynb]
         try:
             # Written once, at the end or at the failing cell, not after every cell; the kernel is
             # stopped as soon as the last cell has replied, since the notebook writes its own files.
-            papermill.execute_notebook(
-                str(src_ipynb),
-                str(tmp_out),
-                parameters=params,
-                kernel_name="python3",
-                cwd=str(source.parent),
-                progress_bar=False,
-                log_output=progress,
-                request_save_on_cell_execute=False,
-                shutdown_kernel="immediate",
-                config=_kernel_config(),
-            )
+            with _interrupt_exits(name, ours) if exit_on_interrupt else contextlib.nullcontext():
+                papermill.execute_notebook(
+                    str(src_ipynb),
+                    str(tmp_out),
+                    parameters=params,
+                    kernel_name="python3",
+                    cwd=str(source.parent),
+                    progress_bar=False,
+                    log_output=progress,
+                    request_save_on_cell_execute=False,
+                    shutdown_kernel="immediate",
+                    config=_kernel_config(),
+                )
         except PapermillExecutionError as exc:
             checks = exc.ename == "ClaimFailed"
             if not checks:
@@ -525,8 +536,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = f" (full traceback in {output})" if args.run else ""
         print(f"FAILED {name}: {exc}{kept}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: execute() has removed what the run wrote
-        print(f"  ✗ {args.notebook}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside the kernel run: execute() has removed what it wrote
+        _say_interrupted(args.notebook)
         return 130
     print(f"  done   {name:<24} {seconds:6.1f} s  -> {output}", flush=True)
     return 0

@@ -75,16 +75,29 @@ def once_per_run(tmp_path_factory, worker_id: str, name: str):
         done.touch()
 
 
+def with_faulthandler(env=None) -> dict:
+    """``env`` (default: this process's) with Python's faulthandler on, for :func:`abort_for_stacks`."""
+    return {**(os.environ if env is None else env), "PYTHONFAULTHANDLER": "1"}
+
+
+def abort_for_stacks(proc: subprocess.Popen) -> tuple[str, str]:
+    """Abort a hung child started with :func:`with_faulthandler`; its stdout and its stderr, which
+    ends with the stack of every thread, so a hang says where it waits."""
+    proc.send_signal(signal.SIGABRT)
+    out, err = proc.communicate()
+    return out or "", err or ""
+
+
 def run_pipeline(*args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m companion.pipeline ARGS`` from the repository root, as make runs it; output captured.
 
     A run that does not finish within ``timeout`` seconds fails the test with the stack of
-    every thread of the pipeline (Python's faulthandler, on SIGABRT), so a hang says where.
+    every thread of the pipeline.
     """
     proc = subprocess.Popen(
         [sys.executable, "-m", "companion.pipeline", *map(str, args)],
         cwd=ROOT,
-        env={**(os.environ if env is None else env), "PYTHONFAULTHANDLER": "1"},
+        env=with_faulthandler(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -92,8 +105,7 @@ def run_pipeline(*args, env=None, timeout: float = 300) -> subprocess.CompletedP
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGABRT)
-        out, err = proc.communicate()
+        out, err = abort_for_stacks(proc)
         raise AssertionError(
             f"the pipeline did not finish in {timeout} s: {args}\n"
             f"its output:\n{out[-2000:]}\nits threads' stacks:\n{err[-8000:]}"

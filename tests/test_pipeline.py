@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import EXPLORER, ROOT, SOURCES, run_pipeline
+from conftest import EXPLORER, ROOT, SOURCES, abort_for_stacks, run_pipeline, with_faulthandler
 
 from companion import pipeline
 
@@ -211,7 +211,7 @@ def test_an_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, sig):
     proc = subprocess.Popen(
         [*pipeline_command(), source, "--build-dir", build, "-p", "pause=120"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+        env=with_faulthandler(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -225,12 +225,9 @@ def test_an_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, sig):
         os.kill(proc.pid, sig)
         try:
             proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:  # say where it hangs: faulthandler prints every stack
-            proc.send_signal(signal.SIGABRT)
-            proc.wait()
-            raise AssertionError(
-                f"no exit 60 s after {sig.name}:\n{proc.stderr.read()[-8000:]}"
-            ) from None
+        except subprocess.TimeoutExpired:
+            _, stacks = abort_for_stacks(proc)
+            raise AssertionError(f"no exit 60 s after {sig.name}:\n{stacks[-8000:]}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
