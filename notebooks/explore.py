@@ -70,13 +70,32 @@ controls = dict(
 )
 
 
-def redraw(**values):
-    """Check the sizes, compute, draw."""
-    if values["k"] > min(values["n"], values["m"]) or values["r"] > min(values["n"], values["m"]):
-        print(f"need k and r at most min(n, m) = {min(values['n'], values['m'])}")
+# Redraw when a control is released (each redraw trains every seed: about a second).
+for control in controls.values():
+    if control.has_trait("continuous_update"):
+        control.continuous_update = False
+figure = widgets.Output()  # where the figure is drawn, replaced at each redraw
+
+
+def redraw(change=None):
+    """Check the sizes, compute, and put the new figure in place of the last."""
+    values = {name: control.value for name, control in controls.items()}
+    smallest = min(values["n"], values["m"])
+    if values["k"] > smallest or values["r"] > smallest:
+        figure.outputs = ()
+        figure.append_stdout(f"need k and r at most min(n, m) = {smallest}\n")
         return
-    explorer.draw(explorer.explore(**values, seed=seed))
-    plt.show()
+    fig = explorer.draw(explorer.explore(**values, seed=seed))
+    figure.outputs = ()
+    figure.append_display_data(fig)
+    plt.close(fig)
 
 
-widgets.interact(redraw, **controls)
+# The figure goes into the output area as data, not by capturing what a cell prints (as
+# `widgets.interact` does): when a notebook is executed headless, nbclient answers captured
+# output on the kernel's shell channel while waiting for the cell's reply there, and the reply
+# is sometimes never read, so the run hangs (nbclient issue 312, papermill issue 723).
+for control in controls.values():
+    control.observe(redraw, names="value")
+redraw()
+widgets.VBox([*controls.values(), figure])
