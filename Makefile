@@ -50,7 +50,8 @@ NOTEBOOKS := $(patsubst notebooks/%.py,$(BUILD)/notebooks/%.ipynb,$(SOURCES))
 # A notebook depends on the science and on the tooling it runs with; never on the
 # report, the catalog or the docs tool, so editing those reruns no notebook.
 CORE      := $(wildcard fa_core/*.py) companion/__init__.py companion/claims.py companion/data.py \
-             companion/data/digits.csv.gz companion/figures.py companion/notebook.py companion/pipeline.py
+             companion/data/digits.csv.gz companion/figures.py companion/atomic.py companion/notebook.py \
+             companion/pipeline.py
 
 .PHONY: all figures executed report docs sabotage environment test run params lab clean distclean venv bench \
         bench-deps help

@@ -10,6 +10,7 @@ Modules:
 - ``claims``: checked claims and the results JSON;
 - ``figures``: the figure style, byte-stable figure files and repeated figure idioms;
 - ``data``: the real data set shipped in ``companion/data/`` (the digits), checksum-verified;
+- ``atomic``: files written whole under a temporary name, then renamed;
 - ``pipeline``: executes a jupytext notebook with papermill (``make``, ``make run``);
 - ``lock``: runs a command holding a build folder's lock (two ``make`` in one clone wait);
 - ``report``: the offline HTML claims report (``make report``);

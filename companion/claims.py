@@ -10,7 +10,6 @@ import hashlib
 import json
 import math
 import operator
-import os
 import platform
 import subprocess
 from collections.abc import Iterable
@@ -18,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import written_whole
 
 KINDS = ("law", "consistency", None)
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -127,7 +128,6 @@ class Claims:
     def write(self, path: str | Path) -> Path:
         """Write the results JSON atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         doc = {
             "notebook": self.notebook,
             "all_hold": all(c.holds for c in self.items),
@@ -137,11 +137,10 @@ class Claims:
             "environment": environment(),
             "provenance": provenance(self.notebook),
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_text(
-            json.dumps(_plain(doc), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-        )
-        tmp.replace(path)
+        with written_whole(path) as tmp:
+            tmp.write_text(
+                json.dumps(_plain(doc), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+            )
         return path
 
     def assert_all(self) -> None:
@@ -174,6 +173,7 @@ TOOLING = (
     "companion/data.py",
     "companion/data/digits.csv.gz",
     "companion/figures.py",
+    "companion/atomic.py",
     "companion/notebook.py",
     "companion/pipeline.py",
 )

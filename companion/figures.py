@@ -5,13 +5,14 @@ This is the only fa_core module that imports matplotlib.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+
+from .atomic import written_whole
 
 RULE_COLORS = {"gd": "#1b6ca8", "fa": "#d1495b", "fa_star": "#edae49", "opt": "#444444"}
 RULE_LABELS = {"gd": "GD", "fa": "FA", "fa_star": "FA* (ours)"}
@@ -64,18 +65,13 @@ def save(fig, stem: str | Path, *, pdf: bool = True, show: bool = False) -> list
     closed: it is drawn once for the file, not again for the screen.
     """
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     formats = ("png", "pdf") if pdf else ("png",)
     bbox = tight_bbox(fig) if len(formats) > 1 else "tight"
     paths = []
     for ext in formats:
         path = stem.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        try:
+        with written_whole(path) as tmp:
             fig.savefig(tmp, format=ext, metadata=_NO_STAMPS[ext], bbox_inches=bbox)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
         paths.append(path)
     if show:
         _display_png(paths[0], alt_text(fig, stem.name))

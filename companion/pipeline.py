@@ -44,6 +44,7 @@ import sys
 import time
 from pathlib import Path
 
+from .atomic import remove_abandoned_temporaries, temporary_path
 from .notebook import quick_parameters
 
 # Metadata papermill writes on every run.
@@ -242,36 +243,6 @@ def clean_executed(path: Path) -> None:
             cell["id"] = "injected-parameters"  # papermill gives it a random id
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, path)
-
-
-def temporary_path(path: Path, suffix: str = ".part") -> Path:
-    """A hidden sibling of ``path`` that no other process uses: ``.NAME.PID<suffix>``."""
-    return path.with_name(f".{path.name}.{os.getpid()}{suffix}")
-
-
-def remove_abandoned_temporaries(path: Path) -> list[Path]:
-    """Remove the temporary files of ``path`` left by runs that were killed; return them.
-
-    A temporary file names the process that made it (:func:`temporary_path`);
-    it is abandoned once that process no longer exists.
-    """
-    removed = []
-    for tmp in path.parent.glob(f".{path.name}.*"):
-        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
-    return removed
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def run_outputs(name: str, build_dir: Path) -> list[Path]:

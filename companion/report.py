@@ -27,13 +27,13 @@ import argparse
 import functools
 import html
 import json
-import os
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import claims
+from .atomic import temporary_path, written_whole
 from .catalog import BEYOND, CLAIMS, SECTIONS, Section, notebooks
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -177,15 +177,9 @@ def render_page(ipynb: Path, dest: Path) -> Path:
     import nbformat
 
     body, _ = _exporter().from_notebook_node(nbformat.read(ipynb, as_version=4))
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    try:
+    with written_whole(dest) as tmp:
         tmp.write_text(body)
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+    return Path(dest)
 
 
 def code_cell_ids(ipynb: Path) -> dict:
@@ -331,12 +325,12 @@ def build(
     """Write the report; return its index path and the status of every notebook."""
     build_dir = Path(build_dir)
     final = Path(out) if out else build_dir / "report"
-    out = final.with_name(f".{final.name}.{os.getpid()}.tmp")  # written in full, then swapped in
+    out = temporary_path(final, ".tmp")  # written in full, then swapped in
     shutil.rmtree(out, ignore_errors=True)
     try:
         (out / "notebooks").mkdir(parents=True)
         statuses = _write(build_dir, out, sabotage or claims.ROOT / "docs" / "sabotage.json")
-        old = final.with_name(f".{final.name}.{os.getpid()}.old")
+        old = temporary_path(final, ".old")
         if final.exists():
             final.rename(old)
         out.rename(final)
