@@ -24,10 +24,12 @@ def temporary_path(path: Path, suffix: str = ".part") -> Path:
 def written_whole(path: Path, suffix: str = ".part") -> Iterator[Path]:
     """Yield a temporary path to write ``path``'s content to; rename it to ``path`` if the block ends normally.
 
-    If the block raises, ``path`` is left as it was and the temporary file is removed.
+    If the block raises, ``path`` is left as it was and the temporary file is
+    removed. Temporaries of ``path`` that killed runs left are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_temporaries(path)
     tmp = temporary_path(path, suffix)
     try:
         yield tmp

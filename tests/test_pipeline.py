@@ -204,8 +204,13 @@ def test_the_temporary_files_of_a_killed_run_are_removed_by_the_next(tmp_path):
 
 def test_a_file_written_whole_replaces_the_old_only_when_the_writing_succeeds(tmp_path):
     path = tmp_path / "results" / "r.json"
+    path.parent.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    path.with_name(f".r.json.{dead.pid}.part").write_text("a killed run's")
     with atomic.written_whole(path) as tmp:
         tmp.write_text("first")
+    assert os.listdir(path.parent) == ["r.json"]
     with pytest.raises(RuntimeError), atomic.written_whole(path) as tmp:
         tmp.write_text("half")
         raise RuntimeError("killed mid-write")
