@@ -12,8 +12,8 @@
 # # Explore: change the rule, the sizes, the spectrum or the feedback, and watch
 #
 # This notebook is for playing, not for checking a claim: `make` does not run it, and it
-# writes no results. Move a slider or pick from a menu and the figure redraws (about a
-# second at the default sizes, on the exact reduced engine).
+# writes no results. Pick from a menu, or move a slider and let go, and the figure redraws
+# (about a second at the default sizes, on the exact reduced engine).
 #
 # - **Left.** Relative error over training: GD (from a small random start) and the rule
 #   you pick, with the Eckart–Young optimum and, for FA, FA\* and DFA from zero, FA's
