@@ -9,6 +9,7 @@ leftovers of a killed run can be told from a live run's files and removed.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +23,18 @@ def temporary_path(path: Path, suffix: str = ".part") -> Path:
 
 @contextlib.contextmanager
 def written_whole(path: Path, suffix: str = ".part") -> Iterator[Path]:
-    """Yield a temporary path to write ``path``'s content to; rename it to ``path`` if the block ends normally.
+    """Yield a temporary file to write in place of ``path``; rename it to ``path`` if the block ends normally.
 
-    If the block raises, ``path`` is left as it was and the temporary file is
-    removed. Temporaries of ``path`` that killed runs left are removed first.
+    For files, not folders. If the block raises, ``path`` is left as it was
+    and the temporary file is removed. Temporaries of ``path`` that killed runs
+    left are removed first.
+
+    Parameters
+    ----------
+    path : Path
+        The file to write.
+    suffix : str, default=".part"
+        The temporary file's suffix (papermill, for one, wants ``.ipynb``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,9 +55,9 @@ def remove_abandoned_temporaries(path: Path) -> list[Path]:
     """
     path = Path(path)
     removed = []
-    for tmp in path.parent.glob(f".{path.name}.*"):
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*"):
         pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
+        if pid.isdigit() and tmp.is_file() and not _process_exists(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed

@@ -43,8 +43,11 @@ seed = 0  # master seed of the target
 quick = False  # a smoke test at the tiny sizes of quick/explore.yaml (make with QUICK set)
 
 # %%
+import traceback
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from IPython import get_ipython
 
 from companion import explorer
 
@@ -74,28 +77,44 @@ controls = dict(
 for control in controls.values():
     if control.has_trait("continuous_update"):
         control.continuous_update = False
-figure = widgets.Output()  # where the figure is drawn, replaced at each redraw
+figure = widgets.Output()  # where the figure is shown, replaced at each redraw
 
 
-def redraw(change=None):
-    """Check the sizes, compute, and put the new figure in place of the last."""
+# The figure is put into the output area as data, in one update (no blank area between two
+# figures), never by capturing what the code prints inside `with figure:` (as
+# `widgets.interact` and `Output.clear_output` do): when a notebook is executed headless,
+# nbclient answers captured output on the kernel's shell channel while it waits for the
+# cell's reply there, and the reply is sometimes never read, so the run hangs (nbclient
+# issue 312, papermill issue 723).
+def show(output: dict) -> None:
+    """Replace what the output area shows by one output (nbformat's dict of an output)."""
+    figure.outputs = (output,)
+
+
+def redraw() -> None:
+    """Check the sizes, compute, and show the new figure in place of the last."""
     values = {name: control.value for name, control in controls.items()}
     smallest = min(values["n"], values["m"])
     if values["k"] > smallest or values["r"] > smallest:
-        figure.outputs = ()
-        figure.append_stdout(f"need k and r at most min(n, m) = {smallest}\n")
+        message = f"need k and r at most min(n, m) = {smallest}\n"
+        show({"output_type": "stream", "name": "stdout", "text": message})
         return
     fig = explorer.draw(explorer.explore(**values, seed=seed))
-    figure.outputs = ()
-    figure.append_display_data(fig)
+    data, metadata = get_ipython().display_formatter.format(fig)
     plt.close(fig)
+    show({"output_type": "display_data", "data": data, "metadata": metadata})
 
 
-# The figure goes into the output area as data, not by capturing what a cell prints (as
-# `widgets.interact` does): when a notebook is executed headless, nbclient answers captured
-# output on the kernel's shell channel while waiting for the cell's reply there, and the reply
-# is sometimes never read, so the run hangs (nbclient issue 312, papermill issue 723).
+def on_change(change) -> None:
+    """A control moved: redraw, and show an error where the figure was."""
+    try:
+        redraw()
+    except Exception:
+        plt.close("all")
+        show({"output_type": "stream", "name": "stderr", "text": traceback.format_exc()})
+
+
 for control in controls.values():
-    control.observe(redraw, names="value")
-redraw()
+    control.observe(on_change, names="value")
+redraw()  # an error here fails the cell, so a headless run reports it
 widgets.VBox([*controls.values(), figure])

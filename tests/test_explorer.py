@@ -7,6 +7,7 @@ import pytest
 from conftest import EXPLORER, run_pipeline
 
 from companion import explorer
+from companion.notebook import quick_parameters
 
 SMALL = dict(n=30, m=20, seeds=4, steps=4000, eta=0.1)
 
@@ -75,6 +76,9 @@ def test_the_explorer_notebook_executes_quick_through_the_pipeline(tmp_path):
         if "image/png" in o.get("data", {})
     ]
     assert len(drawn) == 1
+    assert not [o for o in outputs if "image/png" in o.get("data", {})], (
+        "a figure outside the widget"
+    )
     injected = next(c for c in nb["cells"] if c["id"] == "injected-parameters")
     assert "".join(injected["source"]).split("\n")[1:] == [
         "steps = 300",
@@ -84,3 +88,34 @@ def test_the_explorer_notebook_executes_quick_through_the_pipeline(tmp_path):
         "k = 4",
         "",
     ]
+
+
+def test_each_move_of_a_control_replaces_the_figure_and_shows_what_went_wrong(monkeypatch):
+    """As in JupyterLab (a shell, no nbclient): one output at a time, and no figure left open."""
+    import jupytext
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    select_figure_formats(shell, {"png"})  # as the inline backend does in a kernel
+    quick = "".join(f"\n{k} = {v!r}" for k, v in quick_parameters(EXPLORER).items())
+    for cell in jupytext.read(EXPLORER).cells:
+        if cell.cell_type == "code":
+            tags = cell.metadata.get("tags", [])
+            assert shell.run_cell(cell.source + (quick if "parameters" in tags else "")).success
+    figure, controls = shell.user_ns["figure"], shell.user_ns["controls"]
+
+    def shown():
+        (output,) = figure.outputs
+        return output.get("name") or "image/png" in output["data"] and "figure"
+
+    assert shown() == "figure"
+    controls["k"].value = controls["n"].max  # more than min(n, m)
+    assert shown() == "stdout" and "need k and r at most" in figure.outputs[0]["text"]
+    controls["k"].value = 4
+    assert shown() == "figure" and plt.get_fignums() == []
+    monkeypatch.setattr(explorer, "draw", lambda result: plt.figure() and 1 / 0)  # fails mid-draw
+    controls["r"].value = 2
+    assert shown() == "stderr" and "ZeroDivisionError" in figure.outputs[0]["text"]
+    assert plt.get_fignums() == []

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import EXPLORER, ROOT, SOURCES, abort_for_stacks, run_pipeline, with_faulthandler
 
-from companion import atomic, pipeline
+from companion import pipeline
 
 TINY = """# %% tags=["parameters"]
 text = "hello"  # a string, printed
@@ -200,21 +200,6 @@ def test_the_temporary_files_of_a_killed_run_are_removed_by_the_next(tmp_path):
         p.write_text("{}")
     pipeline.execute(source, out, {}, tmp_path / "build")
     assert out.is_file() and not any(p.exists() for p in abandoned) and alive.exists()
-
-
-def test_a_file_written_whole_replaces_the_old_only_when_the_writing_succeeds(tmp_path):
-    path = tmp_path / "results" / "r.json"
-    path.parent.mkdir()
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    path.with_name(f".r.json.{dead.pid}.part").write_text("a killed run's")
-    with atomic.written_whole(path) as tmp:
-        tmp.write_text("first")
-    assert os.listdir(path.parent) == ["r.json"]
-    with pytest.raises(RuntimeError), atomic.written_whole(path) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("killed mid-write")
-    assert path.read_text() == "first" and os.listdir(path.parent) == ["r.json"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
