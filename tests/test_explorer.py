@@ -97,6 +97,7 @@ def test_each_move_of_a_control_replaces_the_figure_and_shows_what_went_wrong(mo
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.core.pylabtools import select_figure_formats
 
+    plt.close("all")  # figures of other tests in this process; the explorer's kernel has none
     shell = InteractiveShell.instance()
     select_figure_formats(shell, {"png"})  # as the inline backend does in a kernel
     quick = "".join(f"\n{k} = {v!r}" for k, v in quick_parameters(EXPLORER).items())

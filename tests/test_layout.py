@@ -12,7 +12,8 @@ from conftest import EXPLORER, ROOT, SOURCES
 import fa_core as fa
 
 PUBLIC_MODULES = {"theory", "linalg", "metrics", "network", "inputs", "rules_beyond", "start"}
-# Functions a notebook may define: experiment drivers that call fa_core, never closed forms.
+# Functions a notebook may define: experiment drivers that call fa_core and the explorer's
+# display callbacks, never closed forms.
 NOTEBOOK_HELPERS = {
     "diagonal_target",
     "compare",
@@ -22,6 +23,8 @@ NOTEBOOK_HELPERS = {
     "run",
     "summary",
     "redraw",
+    "show",
+    "on_change",
     "closed_forms",
     "errors_ratio_overlap",
     "reading_directions",
