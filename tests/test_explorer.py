@@ -1,6 +1,7 @@
 """The explorer: its computation for a grid of widget values, and the notebook itself, executed."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -90,16 +91,28 @@ def test_the_explorer_notebook_executes_quick_through_the_pipeline(tmp_path):
     ]
 
 
-def test_each_move_of_a_control_replaces_the_figure_and_shows_what_went_wrong(monkeypatch):
+@pytest.fixture
+def shell(monkeypatch):
+    """An IPython shell for one test; the tests that run after it in this process see none."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+    from traitlets.config import Config
+
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])  # the shell replaces it
+    config = Config()
+    config.HistoryManager.enabled = False  # no history thread left running
+    shell = InteractiveShell.instance(config=config)
+    select_figure_formats(shell, {"png"})  # as the inline backend does in a kernel
+    yield shell
+    InteractiveShell.clear_instance()  # get_ipython() is None again
+
+
+def test_each_move_of_a_control_replaces_the_figure_and_shows_what_went_wrong(shell, monkeypatch):
     """As in JupyterLab (a shell, no nbclient): one output at a time, and no figure left open."""
     import jupytext
     import matplotlib.pyplot as plt
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.core.pylabtools import select_figure_formats
 
     plt.close("all")  # figures of other tests in this process; the explorer's kernel has none
-    shell = InteractiveShell.instance()
-    select_figure_formats(shell, {"png"})  # as the inline backend does in a kernel
     quick = "".join(f"\n{k} = {v!r}" for k, v in quick_parameters(EXPLORER).items())
     for cell in jupytext.read(EXPLORER).cells:
         if cell.cell_type == "code":
