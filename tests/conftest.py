@@ -180,11 +180,8 @@ def pytest_collection_modifyitems(items):
     """
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     heavy = [
-        next((item for item in items if pred(item)), None)
-        for pred in (
-            lambda item: "matrix" in getattr(item, "fixturenames", ()),
-            lambda item: "quick_build" in getattr(item, "fixturenames", ()),
-        )
+        next((item for item in items if fixture in getattr(item, "fixturenames", ())), None)
+        for fixture in ("matrix", "quick_build")
     ]
     heavy = [item for item in heavy if item is not None]
     if workers < 2 or len(heavy) < 2:
